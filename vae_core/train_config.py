@@ -1,0 +1,72 @@
+"""TrainConfig: the optimisation recipe, serialised beside the model config in a run."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class TrainConfig:
+    """Defaults are the project's default recipe (see assets/README.md)."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta: float = 1.0
+    warmup_epochs: float = 0.0
+    free_bits: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    time_limit: float | None = None  # seconds of training; None means no limit
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        validate_train_config(self)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"train config: expected a JSON object, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"train config: unknown field(s) {unknown}; expected only {sorted(known)}")
+        return cls(**data)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def validate_train_config(cfg: TrainConfig) -> None:
+    """Raise ValueError naming the field when a value is unusable."""
+    if not _is_int(cfg.epochs) or not 1 <= cfg.epochs <= 100_000:
+        raise ValueError(f"epochs: expected an integer from 1 to 100000, got {cfg.epochs!r}")
+    if not _is_int(cfg.batch_size) or not 1 <= cfg.batch_size <= 65_536:
+        raise ValueError(f"batch size: expected an integer from 1 to 65536, got {cfg.batch_size!r}")
+    if not _is_number(cfg.lr) or not 0 < cfg.lr <= 100:
+        raise ValueError(f"learning rate: expected a number in (0, 100], got {cfg.lr!r}")
+    if not _is_number(cfg.beta) or cfg.beta < 0:
+        raise ValueError(f"beta: expected a number ≥ 0, got {cfg.beta!r}")
+    if not _is_number(cfg.warmup_epochs) or cfg.warmup_epochs < 0:
+        raise ValueError(f"warm-up epochs: expected a number ≥ 0, got {cfg.warmup_epochs!r}")
+    if not _is_number(cfg.free_bits) or cfg.free_bits < 0:
+        raise ValueError(f"free bits: expected a number ≥ 0 (nats per dimension), got {cfg.free_bits!r}")
+    if not _is_int(cfg.seed) or not 0 <= cfg.seed < 2**63:
+        raise ValueError(f"seed: expected a non-negative integer, got {cfg.seed!r}")
+    if cfg.device not in DEVICES:
+        raise ValueError(f"device: expected one of {DEVICES}, got {cfg.device!r}")
+    if cfg.time_limit is not None and (not _is_number(cfg.time_limit) or cfg.time_limit <= 0):
+        raise ValueError(f"time limit: expected a positive number of seconds, got {cfg.time_limit!r}")
+    if not _is_number(cfg.weight_decay) or cfg.weight_decay < 0:
+        raise ValueError(f"weight decay: expected a number ≥ 0, got {cfg.weight_decay!r}")
