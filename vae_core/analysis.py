@@ -1,0 +1,46 @@
+"""Latent-space computations for the explorer and notebooks; each concept lives in an analysis_*.py file.
+
+All functions are batched (no Python loop over images), run under torch.inference_mode and return
+CPU tensors (numpy arrays where noted) that callers may edit freely.
+"""
+from vae_core.analysis_decoding import (
+    latent_traversal,
+    manifold_grid,
+    manifold_grid_in_box,
+    prior_samples,
+    reconstruct,
+    standard_normal_quantiles,
+    stochastic_reconstructions,
+    traversal_grid,
+)
+from vae_core.analysis_latent import (
+    active_units,
+    encode_dataset,
+    interpolate,
+    kl_per_dim,
+    posterior_ellipse,
+    prior_density_grid,
+)
+from vae_core.analysis_neighbours import nearest_training_image
+from vae_core.analysis_projection import PROJECTION_METHODS, project_2d, projection_methods
+
+__all__ = [
+    "PROJECTION_METHODS",
+    "active_units",
+    "encode_dataset",
+    "interpolate",
+    "kl_per_dim",
+    "latent_traversal",
+    "manifold_grid",
+    "manifold_grid_in_box",
+    "nearest_training_image",
+    "posterior_ellipse",
+    "prior_density_grid",
+    "prior_samples",
+    "project_2d",
+    "projection_methods",
+    "reconstruct",
+    "standard_normal_quantiles",
+    "stochastic_reconstructions",
+    "traversal_grid",
+]

@@ -1,0 +1,115 @@
+"""Images from latents: reconstructions, prior samples, traversals and manifold grids.
+
+Each function builds all its latents first and decodes them in one call; images are decoder means
+E[x|z] in [0, 1], returned on the CPU.
+"""
+from __future__ import annotations
+
+import torch
+
+from vae_core.analysis_latent import plain_cpu
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _decode(model, z: torch.Tensor) -> torch.Tensor:
+    """Latents [..., d] -> images [..., C, H, W] in one decode call, on the model's device."""
+    images = model.decode(z.reshape(-1, z.shape[-1]).to(_device(model), torch.float32))
+    return images.reshape(*z.shape[:-1], *images.shape[1:])
+
+
+@torch.inference_mode()
+def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
+    """The decoder mean at z = μ(x) (an AE's code), [B, C, H, W]."""
+    mu, _ = model.encode(x.to(_device(model)))
+    return plain_cpu(_decode(model, mu))
+
+
+@torch.inference_mode()
+def stochastic_reconstructions(model, x: torch.Tensor, n_samples: int, seed: int | None = None) -> torch.Tensor:
+    """Decoder means of n_samples draws z ~ q(z|x) per image, [n_samples, B, C, H, W].
+
+    An AE has no q(z|x): every sample is its deterministic reconstruction.
+    """
+    mu, logvar = model.encode(x.to(_device(model)))
+    if logvar is None:
+        return plain_cpu(_decode(model, mu).expand(n_samples, *x.shape))
+    # ε is drawn on the CPU so a seed gives the same samples on every device.
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    eps = torch.randn((n_samples, *mu.shape), generator=generator).to(mu.device, mu.dtype)
+    return plain_cpu(_decode(model, mu + eps * torch.exp(0.5 * logvar)))
+
+
+@torch.inference_mode()
+def prior_samples(model, n: int, seed: int | None = None) -> torch.Tensor:
+    """Decoder means of n draws z ~ N(0, I), [n, C, H, W]; the same seed gives the same images."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return plain_cpu(_decode(model, torch.randn((n, model.config.latent_dim), generator=generator)))
+
+
+@torch.inference_mode()
+def traversal_grid(model, z0: torch.Tensor, dims: list[int], values) -> torch.Tensor:
+    """Row i varies latent dims[i] through `values` [V], other dims fixed at z0: images [len(dims), V, C, H, W]."""
+    z0 = torch.as_tensor(z0, dtype=torch.float32).detach().cpu().reshape(-1)
+    values = torch.as_tensor(values, dtype=torch.float32).detach().cpu().reshape(-1)
+    d = z0.shape[0]
+    if any(not 0 <= dim < d for dim in dims):
+        raise ValueError(f"traversal: latent dimensions must lie in 0..{d - 1}, got {list(dims)}")
+    z = z0.repeat(len(dims), values.shape[0], 1)  # [len(dims), V, d]
+    rows = torch.arange(len(dims))
+    z[rows, :, torch.as_tensor(list(dims), dtype=torch.long)] = values
+    return plain_cpu(_decode(model, z))
+
+
+def latent_traversal(model, z0: torch.Tensor, dim: int, values) -> torch.Tensor:
+    """Latent `dim` set to each of `values` [V], the others fixed at z0 [d]: images [V, C, H, W]."""
+    return traversal_grid(model, z0, [dim], values)[0]
+
+
+def standard_normal_quantiles(n: int, quantile_range: tuple[float, float] = (0.05, 0.95)) -> torch.Tensor:
+    """Φ⁻¹(linspace(q0, q1, n)) [n], ascending: points equally spaced in probability under N(0, 1)."""
+    q0, q1 = quantile_range
+    if not 0.0 < q0 < q1 < 1.0:
+        raise ValueError(f"quantile range: expected 0 < q0 < q1 < 1, got {quantile_range}")
+    probabilities = torch.linspace(q0, q1, n, dtype=torch.float64)
+    return torch.special.ndtri(probabilities).float()
+
+
+@torch.inference_mode()
+def manifold_grid(
+    model, n: int = 15, dims: tuple[int, int] = (0, 1), base_z=None, quantile_range=(0.05, 0.95)
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images [n, n, C, H, W], grid_values [n] ascending) over two latent dims at normal quantiles.
+
+    images[i, j] decodes dims[0] = grid_values[j] and dims[1] = grid_values[n − 1 − i]: rows run from
+    high to low value of the second dim, so the grid reads like a plot with y pointing up.
+    """
+    values = standard_normal_quantiles(n, quantile_range)
+    return plain_cpu(_decode_plane(model, values, values, dims, base_z)), plain_cpu(values)
+
+
+@torch.inference_mode()
+def manifold_grid_in_box(
+    model, x_range, y_range, n: int, dims: tuple[int, int] = (0, 1), base_z=None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(images [n, n, C, H, W], xs [n], ys [n]) over a visible plot region, linearly spaced and ascending.
+
+    images[i, j] decodes dims[0] = xs[j] and dims[1] = ys[n − 1 − i] (top row is the top of the plot).
+    """
+    xs = torch.linspace(float(x_range[0]), float(x_range[1]), n)
+    ys = torch.linspace(float(y_range[0]), float(y_range[1]), n)
+    return plain_cpu(_decode_plane(model, xs, ys, dims, base_z)), plain_cpu(xs), plain_cpu(ys)
+
+
+def _decode_plane(model, xs: torch.Tensor, ys: torch.Tensor, dims, base_z) -> torch.Tensor:
+    d = model.config.latent_dim
+    dim_x, dim_y = dims
+    if dim_x == dim_y or not (0 <= dim_x < d and 0 <= dim_y < d):
+        raise ValueError(f"latent grid: needs two different latent dimensions in 0..{d - 1}, got {tuple(dims)}")
+    base = torch.zeros(d) if base_z is None else torch.as_tensor(base_z, dtype=torch.float32).detach().cpu().reshape(d)
+    z = base.repeat(ys.shape[0], xs.shape[0], 1)  # [rows, columns, d]
+    z[:, :, dim_x] = xs[None, :]
+    z[:, :, dim_y] = ys.flip(0)[:, None]
+    return _decode(model, z)
