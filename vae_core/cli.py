@@ -1,0 +1,297 @@
+"""`python -m vae_core`: train, evaluate, sample and list runs from the shell.
+
+Every bad argument ends in an argparse-style message (`usage: ...` and `error: ...`, exit 2),
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+DEFAULT_RUNS_ROOT = "runs"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers such as 512,256, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one size, such as 512,256")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vae_core.data import DATASET_SPECS_HELP
+    from vae_core.models.config import ARCHS, LIKELIHOODS
+
+    parser = argparse.ArgumentParser(prog="python -m vae_core", description="Train and inspect VAEs and AEs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample,list}")
+
+    t = sub.add_parser("train", help="train a VAE or AE and save it as a run folder",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DATASET_SPECS_HELP)
+    t.add_argument("--dataset", default="mnist5k", help="dataset spec (default: mnist5k; see below)")
+    t.add_argument("--data-dir", default=None, help="folder for downloadable datasets (default: $VAE_DATA_DIR or ./data)")
+    t.add_argument("--model", choices=("vae", "ae"), default="vae")
+    t.add_argument("--arch", choices=ARCHS, default="mlp")
+    t.add_argument("--latent-dim", type=_positive_int, default=2)
+    t.add_argument("--hidden-sizes", type=_int_list, default=(512, 256), help="dense layer sizes, e.g. 512,256")
+    t.add_argument("--conv-channels", type=_int_list, default=(32, 64), help="conv channels per stride-2 layer, e.g. 32,64")
+    t.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli")
+    t.add_argument("--c", type=_finite_float, default=1.0, help="decoder variance c of the Gaussian likelihood")
+    t.add_argument("--beta", type=_finite_float, default=1.0, help="weight of the KL term")
+    t.add_argument("--warmup-epochs", type=_finite_float, default=0.0, help="linear KL warm-up length in epochs")
+    t.add_argument("--free-bits", type=_finite_float, default=0.0, help="minimum KL per latent dim, nats")
+    t.add_argument("--epochs", type=_positive_int, default=30)
+    t.add_argument("--batch-size", type=_positive_int, default=128)
+    t.add_argument("--lr", type=_finite_float, default=1e-3)
+    t.add_argument("--seed", type=_non_negative_int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    t.add_argument("--time-limit", type=_finite_float, default=None, help="stop after this many seconds of training")
+    t.add_argument("--out", default=DEFAULT_RUNS_ROOT, help=f"runs folder (default: {DEFAULT_RUNS_ROOT})")
+    t.add_argument("--name", default=None, help="run name (default: made from the settings)")
+    t.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue this run up to --epochs")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="−ELBO, reconstruction, KL and the IWAE estimate of a run")
+    e.add_argument("run_dir")
+    e.add_argument("--dataset", default=None, help="dataset spec (default: the run's own)")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--split", choices=("train", "test", "all"), default="test")
+    e.add_argument("--iw-samples", type=_non_negative_int, default=0, help="k for the importance-weighted bound (0: skip)")
+    e.add_argument("--batch-size", type=_positive_int, default=500)
+    e.add_argument("--seed", type=_non_negative_int, default=0)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    s = sub.add_parser("sample", help="decode samples from the prior into a PNG grid")
+    s.add_argument("run_dir")
+    s.add_argument("--n", type=_positive_int, default=64)
+    s.add_argument("--out", default="samples.png")
+    s.add_argument("--seed", type=_non_negative_int, default=0)
+    s.add_argument("--scale", type=_positive_int, default=4, help="nearest-neighbour upscaling factor")
+
+    ls = sub.add_parser("list", help="list the runs in a folder")
+    ls.add_argument("dir", nargs="?", default=DEFAULT_RUNS_ROOT)
+    ls.add_argument("--json", action="store_true")
+    return parser
+
+
+def cmd_train(args, parser) -> int:
+    import threading
+
+    from vae_core.data import load_dataset
+    from vae_core.models import ModelConfig
+    from vae_core.run_names import unique_run_name
+    from vae_core.train_config import TrainConfig
+    from vae_core.training_run import new_run_dir, resume_run, train_run
+
+    progress = _ProgressBar(quiet=args.quiet)
+    stop = threading.Event()
+    _stop_on_first_ctrl_c(stop)
+    try:
+        if args.resume:
+            result = resume_run(args.resume, epochs=args.epochs, time_limit=args.time_limit, data_dir=args.data_dir,
+                                callback=progress, stop_event=stop)
+            run_dir = Path(args.resume)
+        else:
+            train_config = TrainConfig(
+                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
+                warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, seed=args.seed,
+                device=args.device, time_limit=args.time_limit,
+            )
+            dataset = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
+            model_config = ModelConfig(
+                kind=args.model, arch=args.arch, latent_dim=args.latent_dim, hidden_sizes=args.hidden_sizes,
+                conv_channels=args.conv_channels, likelihood=args.likelihood, c=args.c,
+                image_shape=dataset.image_shape,
+            )
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            name = args.name or unique_run_name(args.out, f"{args.model}-{args.arch}-d{args.latent_dim}-{_spec_slug(args.dataset)}")
+            run_dir = new_run_dir(args.out, name)
+            result = train_run(model_config, train_config, args.dataset, run_dir, dataset=dataset,
+                               callback=progress, stop_event=stop)
+    except KeyboardInterrupt:
+        progress.close()
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        progress.close()
+    status = result.status
+    last = result.history[-1] if result.history else None
+    summary = f"saved {run_dir}"
+    if last and last.get("test"):
+        summary += f"  test −ELBO {last['test']['neg_elbo']:.2f} nats/image (recon {last['test']['recon']:.2f} + KL {last['test']['kl']:.2f})"
+    print(summary)
+    if status["state"] == "diverged":
+        print(f"error: {status['message']}", file=sys.stderr)
+        return 1
+    if status["state"] != "finished":
+        print(status["message"])
+    return 0
+
+
+def _stop_on_first_ctrl_c(stop) -> None:
+    """First Ctrl-C stops after the current step and saves the run; a second one aborts."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this step and saving; press Ctrl-C again to abort without saving", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def _spec_slug(spec: str) -> str:
+    slug = "".join(ch if ch.isalnum() else "-" for ch in spec.split(":")[0])
+    return slug[:24] or "data"
+
+
+class _ProgressBar:
+    """tqdm over optimiser steps, fed by the trainer's metrics records."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+
+    def __call__(self, record: dict) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=record["total_epochs"], unit="epoch", dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n:.2f}/{total} epochs [{elapsed}<{remaining}{postfix}]")
+        if record["kind"] == "step":
+            self.bar.n = round(record["epoch_progress"], 2)
+            t = record["train"]
+            self.bar.set_postfix_str(
+                f"train −ELBO {t['neg_elbo']:.1f} KL {t['kl']:.1f} nats/img, {record['samples_per_s']:.0f} img/s", refresh=False)
+            self.bar.refresh() if self.bar.n == int(self.bar.n) else self.bar.update(0)
+        elif record.get("test"):
+            self.bar.write(
+                f"epoch {record['epoch']:g}: test −ELBO {record['test']['neg_elbo']:.2f} = recon {record['test']['recon']:.2f}"
+                f" + KL {record['test']['kl']:.2f} nats/image, active units {record['active_units']}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_evaluate(args, parser) -> int:
+    from vae_core.checkpoint import load_run
+    from vae_core.data import load_dataset
+    from vae_core.device import resolve_device
+    from vae_core.evaluate import evaluate
+    from vae_core.training_run import check_dataset_fits
+
+    device = resolve_device(args.device)
+    run = load_run(args.run_dir, device=str(device))
+    spec = args.dataset or run.dataset_info["spec"]
+    dataset = load_dataset(spec, data_dir=args.data_dir, seed=int(run.dataset_info.get("seed", 0)))
+    check_dataset_fits(run.model_config, dataset)
+    x, _ = dataset.split(args.split)
+    if args.iw_samples and not run.model.is_variational:
+        parser.error("--iw-samples: this run is an AE, which has no q(z|x) or prior, so no IWAE bound; use --iw-samples 0")
+    result = evaluate(run.model, x, batch_size=args.batch_size, iw_samples=args.iw_samples, seed=args.seed)
+    out = {"run": str(args.run_dir), "dataset": spec, "split": args.split, "units": "nats per image", **result}
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{args.run_dir} on {spec} ({args.split}, n = {result['n']}), nats per image:")
+    print(f"  −ELBO (lower is better)     {result['neg_elbo']:10.3f}")
+    print(f"  reconstruction −log p(x|z)  {result['recon']:10.3f}")
+    print(f"  KL(q(z|x) || p(z))          {result['kl']:10.3f}")
+    if "nll_iw" in result:
+        print(f"  −log p(x), IWAE k={args.iw_samples:<6d}   {result['nll_iw']:10.3f}  (≤ −ELBO)")
+    print(f"  active units                {result['active_units']:10d} of {run.model_config.latent_dim}")
+    return 0
+
+
+def cmd_sample(args, parser) -> int:
+    from vae_core.analysis import prior_samples
+    from vae_core.checkpoint import load_run
+    from vae_core.image_grid import save_png, tile_images
+
+    run = load_run(args.run_dir)
+    images = prior_samples(run.model, args.n, seed=args.seed)
+    path = save_png(tile_images(images), args.out, scale=args.scale)
+    print(f"wrote {args.n} prior samples to {path}")
+    return 0
+
+
+def cmd_list(args, parser) -> int:
+    from vae_core.registry import list_runs
+
+    runs = list_runs(args.dir)
+    if args.json:
+        print(json.dumps([{k: v for k, v in vars(r).items() if k != "path"} | {"path": str(r.path)} for r in runs]))
+        return 0
+    if not runs:
+        print(f"no runs in {args.dir}")
+        return 0
+    print(f"{'name':32} {'dataset':14} {'kind':4} {'d':>4} {'test −ELBO':>10}  created")
+    for r in runs:
+        if r.error:
+            print(f"{r.name:32} unreadable: {r.error}")
+            continue
+        elbo = f"{r.test_neg_elbo:10.2f}" if r.test_neg_elbo is not None else f"{'—':>10}"
+        print(f"{r.name:32} {str(r.dataset):14} {str(r.kind):4} {r.latent_dim:>4} {elbo}  {r.created}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "list": cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, parser)
+    except ValueError as err:
+        # Validation at the edges raises ValueError with a message meant for the user.
+        parser.error(str(err))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

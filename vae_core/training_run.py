@@ -1,0 +1,99 @@
+"""Train a model from configs and save it as a run folder: the one path the CLI and the app share."""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from vae_core.checkpoint import load_optimizer_state, load_run, save_run
+from vae_core.data import ImageDataset, dataset_info, load_dataset
+from vae_core.models import ModelConfig, build_model
+from vae_core.run_names import run_dir_for
+from vae_core.train_config import TrainConfig
+from vae_core.trainer import MetricsCallback, TrainResult, train
+
+# Seeding the global RNG and building must not interleave between threads, or two runs with
+# the same seed would start from different weights.
+_build_lock = threading.Lock()
+
+
+def build_seeded_model(config: ModelConfig, seed: int) -> torch.nn.Module:
+    """The model's initial weights depend on `seed` alone; the caller's RNG state is left as it was."""
+    with _build_lock, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(config)
+
+
+def check_dataset_fits(model_config: ModelConfig, dataset: ImageDataset) -> None:
+    if tuple(model_config.image_shape) != dataset.image_shape:
+        c, h, w = dataset.image_shape
+        mc, mh, mw = model_config.image_shape
+        raise ValueError(
+            f"dataset {dataset.spec!r} has {c}×{h}×{w} images but the model expects {mc}×{mh}×{mw}; "
+            "pick a dataset of the model's size"
+        )
+
+
+def train_run(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    dataset_spec: str,
+    run_dir: str | Path,
+    *,
+    data_dir: str | None = None,
+    callback: MetricsCallback | None = None,
+    stop_event: threading.Event | None = None,
+    dataset: ImageDataset | None = None,
+) -> TrainResult:
+    """Build, train and save a new run into `run_dir` (a folder made by run_names.run_dir_for).
+
+    `model_config.image_shape` is taken from the dataset. The run is saved even when training
+    stops early; a diverged run keeps its last finite weights.
+    """
+    dataset = dataset or load_dataset(dataset_spec, data_dir=data_dir, seed=train_config.seed)
+    model_config = replace(model_config, image_shape=dataset.image_shape)
+    model = build_seeded_model(model_config, train_config.seed)
+    result = train(model, dataset, train_config, callback=callback, stop_event=stop_event)
+    _save(run_dir, result, train_config, dataset)
+    return result
+
+
+def resume_run(
+    run_dir: str | Path,
+    *,
+    epochs: int | None = None,
+    time_limit: float | None = None,
+    data_dir: str | None = None,
+    callback: MetricsCallback | None = None,
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
+    """Continue a saved run in place from its last finished epoch, with its optimizer state."""
+    run = load_run(run_dir)
+    if run.train_config is None:
+        raise ValueError(f"{run_dir}: this run has no training config, so it cannot be resumed")
+    train_config = replace(run.train_config, epochs=epochs or run.train_config.epochs, time_limit=time_limit)
+    dataset = load_dataset(run.dataset_info["spec"], data_dir=data_dir, seed=int(run.dataset_info.get("seed", train_config.seed)))
+    check_dataset_fits(run.model_config, dataset)
+    run.model.train()
+    result = train(
+        run.model, dataset, train_config, callback=callback, stop_event=stop_event,
+        optimizer_state=load_optimizer_state(run_dir), previous_metrics=run.metrics,
+    )
+    _save(run_dir, result, train_config, dataset)
+    return result
+
+
+def _save(run_dir, result: TrainResult, train_config: TrainConfig, dataset: ImageDataset) -> None:
+    run_dir = Path(run_dir)
+    save_run(
+        run_dir, result.model.cpu(), train_config=train_config,
+        dataset_info=dataset_info(dataset, train_config.seed), metrics=result.metrics,
+        optimizer_state=result.optimizer_state, name=run_dir.name,
+    )
+
+
+def new_run_dir(runs_root: str | Path, name: str) -> Path:
+    """The folder for a run called `name` under `runs_root` (sanitised; refuses names that escape it)."""
+    return run_dir_for(runs_root, name)
