@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive_int, default=30)
     t.add_argument("--batch-size", type=_positive_int, default=128)
     t.add_argument("--lr", type=_finite_float, default=1e-3)
+    t.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="cosine decays the learning rate to 0 over --epochs")
+    t.add_argument("--augment-shift", type=_non_negative_int, default=0,
+                   help="shift each training image by up to N pixels at random (0: off)")
     t.add_argument("--seed", type=_non_negative_int, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     t.add_argument("--time-limit", type=_finite_float, default=None, help="stop after this many seconds of training")
@@ -131,7 +135,8 @@ def cmd_train(args, parser) -> int:
             train_config = TrainConfig(
                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
                 warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, seed=args.seed,
-                device=args.device, time_limit=args.time_limit,
+                device=args.device, time_limit=args.time_limit, lr_schedule=args.lr_schedule,
+                augment_shift=args.augment_shift,
             )
             dataset = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
             model_config = ModelConfig(

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -22,6 +23,8 @@ class TrainConfig:
     device: str = "auto"
     time_limit: float | None = None  # seconds of training; None means no limit
     weight_decay: float = 0.0
+    lr_schedule: str = "constant"  # "cosine" decays lr to 0 over `epochs`
+    augment_shift: int = 0  # random per-image translation of up to this many pixels, zero padded
 
     def __post_init__(self) -> None:
         validate_train_config(self)
@@ -70,3 +73,7 @@ def validate_train_config(cfg: TrainConfig) -> None:
         raise ValueError(f"time limit: expected a positive number of seconds, got {cfg.time_limit!r}")
     if not _is_number(cfg.weight_decay) or cfg.weight_decay < 0:
         raise ValueError(f"weight decay: expected a number ≥ 0, got {cfg.weight_decay!r}")
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr schedule: expected one of {LR_SCHEDULES}, got {cfg.lr_schedule!r}")
+    if not _is_int(cfg.augment_shift) or not 0 <= cfg.augment_shift <= 8:
+        raise ValueError(f"augment shift: expected an integer from 0 to 8 pixels, got {cfg.augment_shift!r}")

@@ -63,6 +63,25 @@ def thin_steps(steps: list[dict], limit: int = MAX_STORED_STEPS) -> list[dict]:
     return kept
 
 
+def cosine_lr(base_lr: float, epoch_progress: float, epochs: int) -> float:
+    """Half a cosine from `base_lr` at the start to 0 at the end of the last epoch."""
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, epoch_progress / epochs)))
+
+
+def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Translate each image by its own random (dy, dx) in [−max_shift, max_shift], filling with 0.
+
+    One gather over a padded batch, no loop per image."""
+    b, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (max_shift,) * 4)
+    offsets = torch.randint(0, 2 * max_shift + 1, (2, b), generator=generator).to(x.device)
+    rows = (offsets[0, :, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (offsets[1, :, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    batch = torch.arange(b, device=x.device)[:, None, None, None]
+    channel = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
+    return padded[batch, channel, rows, cols]
+
+
 def _finite_state(state: dict) -> bool:
     return all(torch.isfinite(v).all() for v in state.values() if torch.is_tensor(v) and v.is_floating_point())
 
@@ -118,7 +137,12 @@ def train(
         for b in range(steps_per_epoch):
             idx = order[b * batch_size : (b + 1) * batch_size]
             x = train_x[idx]
+            if config.augment_shift:
+                x = random_shift(x, config.augment_shift, order_gen)
             progress = epoch + b / steps_per_epoch
+            if config.lr_schedule == "cosine":
+                for group in optimizer.param_groups:
+                    group["lr"] = cosine_lr(config.lr, progress, config.epochs)
             weight = kl_weight(progress, config.beta, config.warmup_epochs) if model.is_variational else 0.0
             terms = model(x, generator=noise_gen)
             loss = training_loss(terms, weight, config.free_bits)
