@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=DEFAULT_RUNS_ROOT, help=f"runs folder (default: {DEFAULT_RUNS_ROOT})")
     t.add_argument("--name", default=None, help="run name (default: made from the settings)")
     t.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue this run up to --epochs")
+    t.add_argument("--no-optimizer-state", action="store_true",
+                   help="do not save optimizer.safetensors (smaller run; cannot --resume with Adam's state)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="−ELBO, reconstruction, KL and the IWAE estimate of a run")
@@ -148,7 +150,7 @@ def cmd_train(args, parser) -> int:
             name = args.name or unique_run_name(args.out, f"{args.model}-{args.arch}-d{args.latent_dim}-{_spec_slug(args.dataset)}")
             run_dir = new_run_dir(args.out, name)
             result = train_run(model_config, train_config, args.dataset, run_dir, dataset=dataset,
-                               callback=progress, stop_event=stop)
+                               callback=progress, stop_event=stop, save_optimizer=not args.no_optimizer_state)
     except KeyboardInterrupt:
         progress.close()
         print("interrupted", file=sys.stderr)

@@ -46,17 +46,19 @@ def train_run(
     callback: MetricsCallback | None = None,
     stop_event: threading.Event | None = None,
     dataset: ImageDataset | None = None,
+    save_optimizer: bool = True,
 ) -> TrainResult:
     """Build, train and save a new run into `run_dir` (a folder made by run_names.run_dir_for).
 
     `model_config.image_shape` is taken from the dataset. The run is saved even when training
-    stops early; a diverged run keeps its last finite weights.
+    stops early; a diverged run keeps its last finite weights. Without `save_optimizer` the run
+    is smaller (shipped assets) but cannot be resumed with its optimizer state.
     """
     dataset = dataset or load_dataset(dataset_spec, data_dir=data_dir, seed=train_config.seed)
     model_config = replace(model_config, image_shape=dataset.image_shape)
     model = build_seeded_model(model_config, train_config.seed)
     result = train(model, dataset, train_config, callback=callback, stop_event=stop_event)
-    _save(run_dir, result, train_config, dataset)
+    _save(run_dir, result, train_config, dataset, save_optimizer)
     return result
 
 
@@ -85,12 +87,12 @@ def resume_run(
     return result
 
 
-def _save(run_dir, result: TrainResult, train_config: TrainConfig, dataset: ImageDataset) -> None:
+def _save(run_dir, result: TrainResult, train_config: TrainConfig, dataset: ImageDataset, save_optimizer: bool = True) -> None:
     run_dir = Path(run_dir)
     save_run(
         run_dir, result.model.cpu(), train_config=train_config,
         dataset_info=dataset_info(dataset, train_config.seed), metrics=result.metrics,
-        optimizer_state=result.optimizer_state, name=run_dir.name,
+        optimizer_state=result.optimizer_state if save_optimizer else None, name=run_dir.name,
     )
 
 

@@ -1,0 +1,1 @@
+"""The Streamlit explorer over vae_core: `streamlit run explorer/app.py`."""

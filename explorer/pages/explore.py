@@ -1,0 +1,256 @@
+"""Explore (home): one slider per latent dimension and the decoder's image, traversals, interpolations.
+
+Session state: "explore_z" holds the whole latent vector (d floats); the sliders are keyed "z_0", "z_1", …
+and "explore_decoded" holds the image on screen as uint8 [H, W] (grey) or [H, W, 3].
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import state
+from explorer.figures import image_strip, labelled_grid_figure, latent_map_figure, scale_for_width, upscale_nearest
+from explorer.sidebar import render_sidebar
+from vae_core import analysis
+
+HELP = """
+**Sliders** set a latent vector z, one slider per dimension, in units of the prior's standard
+deviation: z ~ N(0, I), so ±3 covers 99.7% of the prior along each axis. The picture is the
+decoder's mean E[x | z], blown up without smoothing so each pixel stays visible.
+
+**Sample from the prior** draws z ~ N(0, I); **Start from a real image** encodes a test image and
+puts the sliders at its posterior mean μ(x); **Reset** returns to z = 0, the prior's centre.
+
+**Traversal grid:** each row changes one dimension from −3 to 3 while the others stay put, showing
+what that dimension encodes. **Interpolation** walks from one image's μ to another's, in a straight
+line or along a great circle (spherical), which keeps the path where the prior has its mass.
+"""
+
+SLIDER_LIMIT = 3.0  # prior σ units
+MAX_SLIDERS = 16
+Z_KEY = "explore_z"
+DECODED_KEY = "explore_decoded"
+FOR_RUN_KEY = "explore_for_run"
+NOTE_KEY = "explore_note"
+# Widgets whose options depend on the model; forgotten when the model changes, so no stale value is out of range.
+MODEL_DEPENDENT_KEYS = ("explore_slider_dims", "explore_pick_index", "explore_pick_class", "explore_start_index",
+                        "explore_interp_a", "explore_interp_b")  # fmt: skip
+
+
+def slider_key(dim: int) -> str:
+    return f"z_{dim}"
+
+
+def set_z(z) -> None:
+    """Put every slider at z (clipped to ±3); only from callbacks or before the sliders exist."""
+    z = np.clip(np.asarray(z, dtype=np.float64).reshape(-1), -SLIDER_LIMIT, SLIDER_LIMIT)
+    # Slider values snap to the 0.01 grid, so the stored vector matches what the sliders show.
+    values = [round(float(v), 2) for v in z]
+    st.session_state[Z_KEY] = values
+    for dim, value in enumerate(values):
+        st.session_state[slider_key(dim)] = value
+
+
+def _sample_prior(d: int) -> None:
+    set_z(np.random.default_rng().standard_normal(d))
+    st.session_state[NOTE_KEY] = "z drawn from the prior N(0, I)."
+
+
+def _reset(d: int) -> None:
+    set_z(np.zeros(d))
+    st.session_state[NOTE_KEY] = "z = 0, the centre of the prior."
+
+
+def _start_from_image(mu: torch.Tensor, labels: torch.Tensor, class_names: list[str]) -> None:
+    n = mu.shape[0]
+    if st.session_state.get("explore_pick_mode") == "by class":
+        label = class_names.index(st.session_state["explore_pick_class"])
+        members = (labels == label).nonzero().reshape(-1).tolist()
+        index = members[np.random.default_rng().integers(len(members))] if members else 0
+    else:
+        index = int(st.session_state.get("explore_pick_index", 0)) % max(1, n)
+    st.session_state["explore_start_index"] = index
+    z = mu[index].double().numpy()
+    set_z(z)
+    clipped = int((np.abs(z) > SLIDER_LIMIT).sum())
+    note = f"Sliders at μ(x) of test image #{index} (class {class_names[int(labels[index])]})."
+    if clipped:
+        note += f" {clipped} coordinate(s) lay beyond ±3 and were clipped to the slider range."
+    st.session_state[NOTE_KEY] = note
+
+
+def _prepare_state(run) -> int:
+    """Start from z = 0 whenever the model changes; returns d."""
+    d = run.model_config.latent_dim
+    key = state.run_key(run)
+    if st.session_state.get(FOR_RUN_KEY) != key or len(st.session_state.get(Z_KEY, [])) != d:
+        set_z(np.zeros(d))
+        st.session_state[FOR_RUN_KEY] = key
+        for stale in (NOTE_KEY, *MODEL_DEPENDENT_KEYS):
+            st.session_state.pop(stale, None)
+    return d
+
+
+def _slider_dims(d: int) -> list[int]:
+    if d <= MAX_SLIDERS:
+        return list(range(d))
+    chosen = st.multiselect(
+        f"Dimensions with a slider (at most {MAX_SLIDERS} of {d}; the others keep their values)",
+        list(range(d)),
+        default=list(range(MAX_SLIDERS)),
+        max_selections=MAX_SLIDERS,
+        format_func=lambda i: f"z{i}",
+        key="explore_slider_dims",
+    )
+    return sorted(chosen)
+
+
+@torch.inference_mode()
+def decode_one(run, z) -> torch.Tensor:
+    """The decoder mean E[x|z] for one latent vector, [C, H, W]."""
+    return run.model.decode(torch.as_tensor(z, dtype=torch.float32).reshape(1, -1))[0]
+
+
+@st.fragment
+def slider_panel(run, dims: list[int]) -> None:
+    """Sliders and the decoded image: a slider move reruns only this part."""
+    z = list(st.session_state[Z_KEY])
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        columns = st.columns(2) if len(dims) > 4 else [st.container()]
+        for n, dim in enumerate(dims):
+            key = slider_key(dim)
+            if key not in st.session_state:  # a slider shown again after a page switch or a new chooser pick
+                st.session_state[key] = z[dim]
+            with columns[n % len(columns)]:
+                z[dim] = st.slider(f"z{dim}", -SLIDER_LIMIT, SLIDER_LIMIT, step=0.01, key=key, format="%.2f")
+        if not dims:
+            st.info("Pick at least one dimension above to get sliders.")
+    st.session_state[Z_KEY] = z
+    image = decode_one(run, z)
+    picture = upscale_nearest(image, scale_for_width(image.shape[-1]))
+    st.session_state[DECODED_KEY] = picture
+    with right:
+        st.image(picture, caption="decoder mean E[x | z] at the slider values")
+        if st.session_state.get(NOTE_KEY):
+            st.caption(st.session_state[NOTE_KEY])
+        if not run.model.is_variational:
+            st.caption(
+                "This is a plain autoencoder: it has no prior, so ±3 is only a convention and z ~ N(0, I) "
+                "may land where no code lies; expect blurry or odd images there."
+            )
+
+
+def _buttons(run, d: int, dataset) -> None:
+    st.subheader("Set z")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    c1.button("Sample from prior", on_click=_sample_prior, args=(d,), width="stretch")
+    c2.button("Reset to 0", on_click=_reset, args=(d,), width="stretch")
+    with c3:
+        if dataset is None:
+            st.caption("Start from a real image needs the model's dataset, which cannot be loaded here.")
+            return
+        mu, _ = state.cached_encoding(run, "test")
+        n = mu.shape[0]
+        mode = st.radio("Pick a test image", ["by index", "by class"], horizontal=True, key="explore_pick_mode")
+        if mode == "by index":
+            st.number_input(f"test image index (0 to {n - 1})", 0, n - 1, 0, key="explore_pick_index")
+        else:
+            st.selectbox("class (a random image of it)", dataset.class_names, key="explore_pick_class")
+        st.button(
+            "Start from a real image",
+            on_click=_start_from_image,
+            args=(mu, dataset.test_y, dataset.class_names),
+            help="Encode the picked test image and put the sliders at its posterior mean μ(x).",
+        )
+        index = st.session_state.get("explore_start_index")
+        if index is not None and index < n:
+            st.image(upscale_nearest(dataset.test_x[index], scale_for_width(dataset.image_shape[-1], 84)),
+                     caption=f"test image #{index}")  # fmt: skip
+
+
+def _traversal(run, d: int, dims: list[int]) -> None:
+    st.subheader("Traversal grid")
+    st.caption(
+        "Row u: dimension z_u runs from −3 to 3 (prior σ units); every other dimension stays at the "
+        "slider values of the last full refresh."
+    )
+    n_values = st.select_slider("values per row", [5, 7, 9, 11, 13], value=9, key="explore_traversal_values")
+    st.button("Refresh with the current sliders", key="explore_traversal_refresh")
+    rows = dims or list(range(min(d, MAX_SLIDERS)))
+    values = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, n_values)
+    images = analysis.traversal_grid(run.model, torch.tensor(st.session_state[Z_KEY]), rows, values)
+    scale = max(1, scale_for_width(images.shape[-1], 56))
+    fig = labelled_grid_figure(
+        images, [f"z{u}" for u in rows], [f"{v:+.1f}" for v in values], row_title="dimension", col_title="value (prior σ)",
+        scale=scale,
+    )  # fmt: skip
+    st.plotly_chart(fig, config={"displayModeBar": False}, key="explore_traversal_chart")
+
+
+def _interpolation(run, dataset) -> None:
+    st.subheader("Interpolation between two test images")
+    if dataset is None:
+        st.info("Interpolation needs the model's dataset, which cannot be loaded here.")
+        return
+    mu, _ = state.cached_encoding(run, "test")
+    n = mu.shape[0]
+    c1, c2, c3, c4 = st.columns(4)
+    a = c1.number_input(f"image A (0 to {n - 1})", 0, n - 1, 0, key="explore_interp_a")
+    b = c2.number_input(f"image B (0 to {n - 1})", 0, n - 1, min(1, n - 1), key="explore_interp_b")
+    steps = c3.slider("steps", 2, 16, 10, key="explore_interp_steps")
+    method_label = c4.radio("path", ["linear", "spherical (slerp)"], key="explore_interp_method")
+    method = "linear" if method_label == "linear" else "slerp"
+    path = analysis.interpolate(mu[a], mu[b], steps, method)
+    with torch.inference_mode():
+        decoded = run.model.decode(path)
+    scale = scale_for_width(decoded.shape[-1], 64)
+    names = dataset.class_names
+    class_a, class_b = names[int(dataset.test_y[a])], names[int(dataset.test_y[b])]
+    st.image(image_strip(dataset.test_x[[a, b]], scale=scale, pad=2), caption=f"A = #{a} (class {class_a}), B = #{b} (class {class_b})")
+    st.image(image_strip(decoded, scale=scale, pad=2), caption=f"decoded steps from μ(A) to μ(B), {method_label}")
+    d = mu.shape[1]
+    if d <= 2:
+        points, path2, titles = analysis.project_2d(mu, "identity"), analysis.project_2d(path, "identity"), ("z₁", "z₂")
+    else:
+        # The path is projected with the same PCA as the codes, so it sits among them.
+        both = analysis.project_2d(torch.cat([mu, path.to(mu.dtype)]), "pca")
+        points, path2, titles = both[:n], both[n:], ("PC 1 of μ", "PC 2 of μ")
+    fig = latent_map_figure(points, dataset.test_y, names, axis_titles=titles, path=path2)
+    fig.update_layout(height=480)
+    st.plotly_chart(fig, key="explore_interp_map")
+    if d > 2:
+        st.caption(f"d = {d}: the map shows the first two principal components of the test set's μ.")
+
+
+def main() -> None:
+    render_sidebar(HELP)
+    st.title("Explore the latent space")
+    try:
+        run = state.current_run()
+    except ValueError as e:
+        st.error(str(e))
+        return
+    d = _prepare_state(run)
+    try:
+        dims = _slider_dims(d)
+        st.caption(f"{d} latent dimension(s), sliders in prior σ units (z ~ N(0, I), so ±3 covers 99.7% per axis).")
+        # The decoded image comes before anything that needs the dataset, so a cold start shows it soonest.
+        slider_panel(run, dims)
+        try:
+            dataset, note = state.dataset_for(run)
+            if note:
+                st.warning(note, icon="⚠️")
+        except ValueError as e:
+            dataset = None
+            st.warning(str(e), icon="⚠️")
+        _buttons(run, d, dataset)
+        st.divider()
+        _traversal(run, d, dims)
+        st.divider()
+        _interpolation(run, dataset)
+    except ValueError as e:
+        st.error(str(e))
+
+main()

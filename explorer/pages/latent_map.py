@@ -1,0 +1,255 @@
+"""Latent map: the test set's posterior means μ(x) as a scatter by class, with overlays, selection and KL statistics."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import state
+from explorer.figures import (
+    class_trace_members,
+    image_strip,
+    kl_per_dim_bar,
+    latent_map_figure,
+    scale_for_width,
+    selected_dataset_indices,
+    upscale_nearest,
+)
+from explorer.sidebar import render_sidebar
+from vae_core import analysis
+from vae_core.evaluate import per_image_terms
+
+HELP = """
+Each dot is one test image x, placed at the mean μ(x) of its posterior q(z | x) and coloured by
+its class; click a class in the legend to hide it. Close dots are images the encoder finds similar.
+
+**Overlays:** the ellipse μ ± 2σ shows how unsure the encoder is about an image's z; the dashed
+circles are the prior N(0, I) at 1, 2 and 3 σ, which the KL term pulls the codes towards; the
+manifold grid decodes the points of the visible plane, so you see what each region means.
+
+**Click** a dot to see the image, its reconstruction and its −ELBO; **box or lasso** (toolbar)
+a region to see all its images. With more than 2 latent dimensions, the map is a 2-D projection
+(PCA or t-SNE), or two chosen dimensions with the others at 0.
+
+**Statistics:** a dimension is *active* when μ_u varies across images (variance > 0.01); inactive
+ones have collapsed to the prior and carry almost no KL.
+"""
+
+TSNE_MAX_POINTS = 5000
+AXES_VIEW = "two latent dimensions"
+PROJECTION_LABELS = {"identity": "the latent space itself", "pca": "PCA", "tsne": "t-SNE"}
+GALLERY_MAX = 120
+ACTIVE_THRESHOLD = 0.01
+FOR_RUN_KEY = "latent_map_for_run"
+# Widgets whose options depend on the model; forgotten when the model changes, so no stale value is out of range.
+MODEL_DEPENDENT_KEYS = ("latent_map_dim_x", "latent_map_dim_y", "latent_map_index")
+
+
+@st.cache_data(max_entries=16, show_spinner="Projecting the codes to 2-D…")
+def projection(key: str, method: str, _mu: torch.Tensor, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(points [M, 2], dataset indices [M]) of the codes; `key` names the model and split (μ is not hashed).
+
+    At most max_points are kept, chosen with a fixed seed so the picture is the same every time.
+    """
+    n = _mu.shape[0]
+    index = np.arange(n)
+    if n > max_points:
+        index = np.sort(np.random.default_rng(0).choice(n, max_points, replace=False))
+    return analysis.project_2d(_mu[torch.from_numpy(index)], method, seed=0), index
+
+
+def _view(d: int) -> tuple[str, tuple[int, int] | None]:
+    """The chosen projection and, for an axis view, the two latent dimensions on the axes."""
+    if d <= 2:
+        st.caption(f"d = {d}: the map shows the latent space itself, no projection needed.")
+        return "identity", (0, 1) if d == 2 else None
+    choice = st.radio(
+        "Projection to 2-D",
+        ["PCA", "t-SNE", AXES_VIEW],
+        horizontal=True,
+        key="latent_map_projection",
+        help=f"PCA is fast and linear; t-SNE keeps neighbours together but distorts distances "
+        f"(at most {TSNE_MAX_POINTS:,} points, takes a while the first time); two latent dimensions "
+        "shows z_a against z_b, where ellipses, the prior and the manifold grid make sense.",
+    )
+    if choice == AXES_VIEW:
+        c1, c2 = st.columns(2)
+        dim_x = c1.selectbox("horizontal axis", list(range(d)), 0, format_func=lambda i: f"z{i}", key="latent_map_dim_x")
+        dim_y = c2.selectbox("vertical axis", list(range(d)), 1, format_func=lambda i: f"z{i}", key="latent_map_dim_y")
+        if dim_x == dim_y:
+            raise ValueError("Pick two different latent dimensions for the axes.")
+        return "axes", (dim_x, dim_y)
+    return ("pca" if choice == "PCA" else "tsne"), None
+
+
+def _visible_plane(points: np.ndarray, include_prior: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges that hold the points (and ±3 when the prior is drawn), with a small margin."""
+    lo, hi = points.min(0), points.max(0)
+    if include_prior:
+        lo, hi = np.minimum(lo, -3.2), np.maximum(hi, 3.2)
+    margin = 0.05 * np.maximum(hi - lo, 1e-3)
+    lo, hi = lo - margin, hi + margin
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def _image_details(run, dataset, index: int, mu, logvar) -> None:
+    x = dataset.test_x[index : index + 1]
+    recon = analysis.reconstruct(run.model, x)
+    # A fixed seed: −ELBO uses one sample z ~ q(z|x), so the numbers would wobble on every rerun.
+    terms = per_image_terms(run.model, x, generator_seed=0)
+    scale = scale_for_width(x.shape[-1], 140)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    label = dataset.class_names[int(dataset.test_y[index])]
+    c1.image(upscale_nearest(x[0], scale), caption=f"input: test image #{index}, class {label}")
+    c2.image(upscale_nearest(recon[0], scale), caption="reconstruction (decoder mean at z = μ)")
+    with c3:
+        if run.model.is_variational:
+            st.metric("−ELBO, nats per image (lower is better)", f"{terms['neg_elbo'][0]:.2f}")
+            st.markdown(
+                f"= reconstruction −log p(x | z) **{terms['recon'][0]:.2f}** nats "
+                f"+ KL(q(z | x) ‖ p(z)) **{terms['kl'][0]:.2f}** nats  \n"
+                "(one sample z ~ q(z | x) for the reconstruction term)"
+            )
+        else:
+            st.metric("reconstruction −log p(x | x̂), nats per image (lower is better)", f"{terms['recon'][0]:.2f}")
+            st.caption("An AE has no KL term and no ELBO: its code is a point, not a distribution.")
+        d = mu.shape[1]
+        if d <= 16:
+            rows = {"dimension": [f"z{u}" for u in range(d)], "μ": [f"{v:+.2f}" for v in mu[index].tolist()]}
+            if logvar is not None:
+                rows["σ"] = [f"{v:.3f}" for v in torch.exp(0.5 * logvar[index]).tolist()]
+            st.dataframe(rows, hide_index=True)
+
+
+def _statistics(run, mu, logvar) -> None:
+    st.subheader("Statistics of the test set")
+    n_active, variances = analysis.active_units(mu, ACTIVE_THRESHOLD)
+    d = mu.shape[1]
+    c1, c2 = st.columns([1, 3])
+    c1.metric(f"active units (Var_x[μ_u] > {ACTIVE_THRESHOLD})", f"{n_active} of {d}")
+    if logvar is None:
+        c2.info(
+            "An AE has no posterior q(z | x), only a point code, so there are no ellipses and no KL per "
+            "dimension to show; active units count the code dimensions that vary across images."
+        )
+        return
+    kl = analysis.kl_per_dim(mu, logvar)
+    c1.metric("KL(q(z|x) ‖ p(z)), nats per image (mean)", f"{float(kl.sum()):.2f}")
+    with c2:
+        st.plotly_chart(
+            kl_per_dim_bar(kl, active=(variances > ACTIVE_THRESHOLD).numpy()),
+            key="latent_map_kl_bar",
+            config={"displayModeBar": False},
+        )
+        st.caption("Grey bars: inactive dimensions, where q(z_u | x) ≈ N(0, 1) for every image (posterior collapse).")
+
+
+def _page(run, dataset) -> None:
+    mu, logvar = state.cached_encoding(run, "test")
+    n, d = mu.shape
+    is_vae = logvar is not None
+    key = f"{state.run_key(run)}|{dataset.spec}|test"
+    if st.session_state.get(FOR_RUN_KEY) != key:
+        for stale in MODEL_DEPENDENT_KEYS:
+            st.session_state.pop(stale, None)
+        st.session_state[FOR_RUN_KEY] = key
+
+    method, axes = _view(d)
+    axis_view = axes is not None
+    st.markdown("**Overlays**")
+    o1, o2, o3 = st.columns(3)
+    # "and ...": a box ticked in another view stays ticked while disabled.
+    show_ellipses = o1.checkbox("posterior ellipses μ ± 2σ", key="latent_map_ellipses", disabled=not (is_vae and axis_view))
+    show_ellipses = show_ellipses and is_vae and axis_view
+    n_ellipses = o1.slider("how many (random test images)", 5, 300, 50, key="latent_map_n_ellipses") if show_ellipses else 0
+    show_prior = o2.checkbox("prior N(0, I) contours", key="latent_map_prior", disabled=not axis_view) and axis_view
+    show_manifold = o3.checkbox("manifold grid of decoded images", key="latent_map_manifold", disabled=not axis_view)
+    show_manifold = show_manifold and axis_view
+    grid_n = o3.slider("grid size", 6, 30, 16, key="latent_map_grid_n") if show_manifold else 0
+    if not is_vae:
+        o1.caption("An AE has no q(z | x), so there is no σ to draw.")
+    if not axis_view:
+        st.caption(
+            f"Ellipses, prior contours and the manifold grid live in the latent space itself; after "
+            f"{PROJECTION_LABELS[method]} they have no faithful 2-D picture. Choose '{AXES_VIEW}' to see them."
+        )
+    elif d > 2 and show_manifold:
+        st.caption("The manifold grid decodes the plane of the two axis dimensions with every other dimension at 0.")
+
+    if axis_view:
+        index = np.arange(n)
+        points = mu[:, list(axes)].double().numpy()
+        titles = (f"z{axes[0]} (μ)", f"z{axes[1]} (μ)")
+    else:
+        points, index = projection(key, method, mu, TSNE_MAX_POINTS if method == "tsne" else n)
+        titles = (f"{PROJECTION_LABELS[method]} 1", f"{PROJECTION_LABELS[method]} 2")
+        if len(index) < n:
+            st.caption(f"t-SNE of {len(index):,} of the {n:,} test images (a fixed random subset).")
+
+    ranges = _visible_plane(points, include_prior=show_prior)
+    overlays = {}
+    if show_ellipses:
+        chosen = np.sort(np.random.default_rng(1).choice(n, min(n_ellipses, n), replace=False))
+        rows = torch.from_numpy(chosen)
+        overlays["ellipses"] = analysis.posterior_ellipse(mu[rows][:, list(axes)], logvar[rows][:, list(axes)])
+    if show_prior:
+        overlays["prior"] = analysis.prior_density_grid(*ranges, n=150)
+    if show_manifold:
+        images, xs, ys = analysis.manifold_grid_in_box(run.model, *ranges, n=grid_n, dims=axes)
+        overlays["manifold"] = (images, xs, ys)
+
+    labels = dataset.test_y[torch.from_numpy(index)]
+    fig = latent_map_figure(
+        points, labels, dataset.class_names, index=index, axis_titles=titles, axis_ranges=ranges, **overlays
+    )
+    trace_members = class_trace_members(labels, index)
+    event = st.plotly_chart(
+        fig, key="latent_map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
+        config={"scrollZoom": True},
+    )  # fmt: skip
+    st.caption(f"{len(index):,} test images at their posterior mean μ(x); drag to pan, scroll to zoom, "
+               "click a point or use box / lasso from the toolbar.")  # fmt: skip
+
+    try:
+        selected = selected_dataset_indices(event.selection.points, trace_members)
+    except AttributeError:  # no selection state (e.g. in a test run)
+        selected = []
+    st.subheader("One image")
+    if len(selected) == 1:
+        chosen_index = selected[0]
+        st.caption(f"Clicked: test image #{chosen_index}.")
+    else:
+        label = f"test image (0 to {n - 1}), or click a point"
+        chosen_index = int(st.number_input(label, 0, n - 1, 0, key="latent_map_index"))
+    _image_details(run, dataset, chosen_index, mu, logvar)
+
+    if len(selected) > 1:
+        st.subheader(f"Selected region: {len(selected)} images")
+        shown = torch.tensor(selected[:GALLERY_MAX])
+        counts = np.bincount(dataset.test_y[torch.tensor(selected)].numpy(), minlength=len(dataset.class_names))
+        st.caption("by class: " + ", ".join(f"{dataset.class_names[c]}: {k}" for c, k in enumerate(counts) if k))
+        st.image(image_strip(dataset.test_x[shown], scale=scale_for_width(dataset.image_shape[-1], 48), pad=2, n_cols=20),
+                 caption=f"inputs{' (first ' + str(GALLERY_MAX) + ')' if len(selected) > GALLERY_MAX else ''}")  # fmt: skip
+
+    st.divider()
+    _statistics(run, mu, logvar)
+
+
+def main() -> None:
+    render_sidebar(HELP)
+    st.title("Latent map")
+    try:
+        run = state.current_run()
+        dataset, note = state.dataset_for(run)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    if note:
+        st.warning(note, icon="⚠️")
+    try:
+        _page(run, dataset)
+    except ValueError as e:
+        st.error(str(e))
+
+
+main()

@@ -1,0 +1,104 @@
+"""The Explore page in a headless app: sliders decode, buttons move them, traversal and interpolation render."""
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explorer.figures import upscale_nearest
+from vae_core import analysis
+from vae_core.checkpoint import empty_metrics, load_run, save_run
+from vae_core.data import dataset_info, load_dataset
+from vae_core.models import ModelConfig, build_model
+
+APP = "../../explorer/app.py"
+
+
+def start(timeout=60):
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def decoded(at):
+    return np.array(at.session_state["explore_decoded"])
+
+
+def test_explore_renders_sliders_image_and_buttons(tiny_runs_dir):
+    at = start()
+    assert [s.key for s in at.slider][:2] == ["z_0", "z_1"]
+    assert at.slider(key="z_0").min == -3.0 and at.slider(key="z_0").max == 3.0
+    labels = [b.label for b in at.button]
+    assert {"Sample from prior", "Reset to 0", "Start from a real image"} <= set(labels)
+    assert at.radio(key="explore_interp_method").options == ["linear", "spherical (slerp)"]
+    assert len(at.image) >= 3  # decoded image, interpolation endpoints, decoded steps
+    assert decoded(at).shape == (280, 280)  # 8×8 digits, upscaled 35× without smoothing
+    assert at.sidebar.selectbox[0].value.endswith("vae-mlp-2d-digits")
+
+
+def test_moving_a_slider_changes_the_decoded_image(tiny_runs_dir):
+    at = start()
+    before = decoded(at)
+    at.slider(key="z_0").set_value(2.5).run()
+    assert not at.exception
+    after = decoded(at)
+    assert at.session_state["explore_z"][0] == 2.5
+    assert not np.array_equal(before, after)
+
+
+def test_the_decoded_image_is_the_decoder_mean_at_the_sliders(tiny_model_dirs, tiny_runs_dir):
+    at = start()
+    at.slider(key="z_1").set_value(-1.25).run()
+    model = load_run(tiny_model_dirs[0] / "vae-mlp-2d-digits").model
+    with torch.inference_mode():
+        expected = model.decode(torch.tensor([[0.0, -1.25]]))[0]
+    assert np.array_equal(decoded(at), upscale_nearest(expected, 35))
+
+
+def test_buttons_move_the_sliders(tiny_model_dirs, tiny_runs_dir):
+    at = start()
+    next(b for b in at.button if b.label == "Sample from prior").click().run()
+    z = at.session_state["explore_z"]
+    assert z != [0.0, 0.0] and all(-3 <= v <= 3 for v in z)
+    assert [at.slider(key=f"z_{i}").value for i in range(2)] == z
+    next(b for b in at.button if b.label == "Reset to 0").click().run()
+    assert at.session_state["explore_z"] == [0.0, 0.0]
+
+    at.number_input(key="explore_pick_index").set_value(7).run()
+    next(b for b in at.button if b.label == "Start from a real image").click().run()
+    assert not at.exception
+    run = load_run(tiny_model_dirs[0] / "vae-mlp-2d-digits")
+    data = load_dataset("digits", seed=0)
+    mu, _ = analysis.encode_dataset(run.model, data.test_x[7:8])
+    expected = np.clip(mu[0].numpy(), -3, 3)
+    assert at.session_state["explore_z"] == pytest.approx(expected, abs=0.006)  # the sliders' 0.01 grid
+    assert "test image #7" in " ".join(c.value for c in at.caption)
+
+
+def slider_dims(at):
+    return sorted(int(s.key[2:]) for s in at.slider if s.key.startswith("z_"))
+
+
+def test_more_than_16_dims_get_16_sliders_and_a_chooser(tmp_path, monkeypatch, tiny_model_dirs):
+    model = build_model(ModelConfig(latent_dim=20, hidden_sizes=(16,), image_shape=(1, 8, 8)))
+    info = dataset_info(load_dataset("digits"), 0)
+    save_run(tmp_path / "wide", model, train_config=None, dataset_info=info, metrics=empty_metrics())
+    monkeypatch.setenv("VAE_ASSETS_MODELS_DIR", str(tmp_path / "no-assets"))
+    monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path))
+    at = start()
+    assert slider_dims(at) == list(range(16))
+    chooser = at.multiselect(key="explore_slider_dims")
+    assert chooser.value == list(range(16))
+    chooser.set_value([0, 18]).run()
+    assert not at.exception
+    assert slider_dims(at) == [0, 18]
+    before = decoded(at)
+    at.slider(key="z_18").set_value(-2.0).run()
+    assert at.session_state["explore_z"][18] == -2.0 and not np.array_equal(before, decoded(at))
+
+
+def test_an_ae_renders_with_a_note_about_its_missing_prior(tiny_runs_dir):
+    at = start()
+    at.sidebar.selectbox[0].set_value(str(tiny_runs_dir / "ae-mlp-2d-digits")).run()
+    assert not at.exception
+    assert at.session_state["model_path"].endswith("ae-mlp-2d-digits")
+    assert any("no prior" in c.value for c in at.caption)
