@@ -14,7 +14,7 @@ train --name ae-mlp-2d-mnist5k --dataset mnist5k --model ae --arch mlp --latent-
 
 # 20-D MLP VAE: the default quality recipe (see BENCHMARKS.md), the peer's 784-400-20 shape.
 train --name vae-mlp-20d-mnist5k --dataset mnist5k --model vae --arch mlp --latent-dim 20 --hidden-sizes 400 \
-  --epochs 120 --batch-size 128 --lr 2e-3 --lr-schedule cosine --augment-shift 1 --seed 0
+  --epochs 120 --batch-size 128 --lr 3e-3 --lr-schedule cosine --augment-shift 1 --seed 0
 
 # Conv VAE on procedural shapes (ground-truth factors: shape, scale, rotation, x, y).
 train --name vae-conv-10d-shapes --dataset shapes --model vae --arch conv --latent-dim 10 --conv-channels 32,64,64 \

@@ -63,9 +63,18 @@ def thin_steps(steps: list[dict], limit: int = MAX_STORED_STEPS) -> list[dict]:
     return kept
 
 
-def cosine_lr(base_lr: float, epoch_progress: float, epochs: int) -> float:
-    """Half a cosine from `base_lr` at the start to 0 at the end of the last epoch."""
-    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, epoch_progress / epochs)))
+def cosine_lr(base_lr: float, fraction_done: float) -> float:
+    """Half a cosine from `base_lr` at the start to 0 when the run is done."""
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, fraction_done)))
+
+
+def _schedule_fraction(epoch_progress: float, config: TrainConfig, elapsed: float) -> float:
+    # Under a time limit the schedule follows whichever budget runs out first, so a slow machine
+    # still ends with a decayed learning rate instead of being cut off at a high one.
+    fraction = epoch_progress / config.epochs
+    if config.time_limit is not None:
+        fraction = max(fraction, elapsed / config.time_limit)
+    return fraction
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -142,7 +151,7 @@ def train(
             progress = epoch + b / steps_per_epoch
             if config.lr_schedule == "cosine":
                 for group in optimizer.param_groups:
-                    group["lr"] = cosine_lr(config.lr, progress, config.epochs)
+                    group["lr"] = cosine_lr(config.lr, _schedule_fraction(progress, config, time.perf_counter() - start))
             weight = kl_weight(progress, config.beta, config.warmup_epochs) if model.is_variational else 0.0
             terms = model(x, generator=noise_gen)
             loss = training_loss(terms, weight, config.free_bits)

@@ -127,3 +127,29 @@ def test_thinning_keeps_the_last_step():
     steps = [{"step": i} for i in range(1, 12_001)]
     kept = thin_steps(steps, 5000)
     assert len(kept) <= 5001 and kept[-1]["step"] == 12_000 and kept[0]["step"] == 1
+
+
+def test_cosine_schedule_ends_near_zero_and_follows_a_binding_time_limit(digits):
+    from vae_core.trainer import cosine_lr
+
+    assert cosine_lr(1e-3, 0.0) == 1e-3
+    assert cosine_lr(1e-3, 0.5) == pytest.approx(5e-4)
+    assert cosine_lr(1e-3, 1.0) == pytest.approx(0.0, abs=1e-12)
+    model = _digits_model()
+    result = train(model, digits, TrainConfig(epochs=10_000, time_limit=1.0, lr_schedule="cosine", device="cpu"))
+    # Epoch progress alone would leave lr near 1e-3; the time budget decayed it instead.
+    assert result.status["state"] == "time_limit"
+    assert result.optimizer_state["param_groups"][0]["lr"] < 1e-4
+
+
+def test_random_shift_moves_each_image_within_the_bound():
+    from vae_core.trainer import random_shift
+
+    x = torch.zeros(64, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0
+    shifted = random_shift(x, 2, torch.Generator().manual_seed(0))
+    positions = shifted[:, 0].flatten(1).argmax(1)
+    rows, cols = positions // 9, positions % 9
+    assert shifted.sum() == 64  # nothing cut off: the dot stays inside
+    assert rows.min() >= 2 and rows.max() <= 6 and cols.min() >= 2 and cols.max() <= 6
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 5  # images move independently
