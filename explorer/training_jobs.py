@@ -1,0 +1,333 @@
+"""Training jobs that outlive a page or a session: one JobManager per server runs at most N at once.
+
+Each job trains in a background thread that calls no Streamlit function. It writes into a plain
+object guarded by a lock; the page's fragment reads a copy (`JobManager.view`) once a second.
+Starts beyond the cap wait in a queue and begin when a slot frees; no job fails because of the cap.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vae_core.analysis import encode_dataset, project_2d
+from vae_core.checkpoint import save_run
+from vae_core.data import dataset_info, load_dataset
+from vae_core.models import ModelConfig
+from vae_core.run_names import run_dir_for, run_name_taken, sanitize_run_name
+from vae_core.train_config import TrainConfig
+from vae_core.trainer import thin_steps, train
+from vae_core.training_run import build_seeded_model
+
+MAX_JOBS_ENV = "VAE_MAX_TRAINING_JOBS"
+DEFAULT_MAX_JOBS = 2
+MAX_LATENT_POINTS = 2000
+MAX_KEPT_STEPS = 5000
+MAX_KEPT_SNAPSHOTS = 200
+MAX_KEPT_DONE_JOBS = 50  # a long-lived server forgets the oldest finished jobs; their runs stay on disk
+
+WAITING, STARTING, RUNNING = "queued", "starting", "running"
+TRAINER_STATES = ("finished", "stopped", "time_limit", "diverged")  # what vae_core's trainer ends with
+FAILED, CANCELLED = "failed", "cancelled"
+DONE_STATES = (*TRAINER_STATES, FAILED, CANCELLED)
+
+
+def max_jobs_from_env() -> int:
+    """The cap on concurrent jobs: $VAE_MAX_TRAINING_JOBS, default 2; a bad value raises ValueError."""
+    text = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_JOBS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise ValueError(f"{MAX_JOBS_ENV}: expected a whole number from 1 to 64, got {text!r}")
+    return value
+
+
+@dataclass
+class LatentSnapshot:
+    """Test-set codes projected to 2-D ('identity' for d ≤ 2, else 'pca') after `epoch` epochs (0 = untrained)."""
+
+    epoch: float
+    points: np.ndarray  # [N, 2]
+    method: str
+
+
+@dataclass
+class JobView:
+    """A copy of one job's state, safe to read without a lock. Loss values are nats per image."""
+
+    id: str
+    name: str
+    run_dir: Path
+    dataset_spec: str
+    model_config: ModelConfig
+    train_config: TrainConfig
+    state: str
+    message: str
+    queue_position: int | None  # 1 = next to start; None once started
+    steps: list[dict]
+    history: list[dict]
+    snapshots: list[LatentSnapshot]
+    labels: np.ndarray | None  # [N] labels of the snapshot points
+    class_names: list[str]
+    submitted_at: float
+    started_at: float | None
+    ended_at: float | None
+    saved: bool
+
+    @property
+    def done(self) -> bool:
+        return self.state in DONE_STATES
+
+    @property
+    def epochs_done(self) -> float:
+        """Epochs trained so far, fractional while an epoch is in progress."""
+        return float(self.steps[-1]["epoch_progress"]) if self.steps else 0.0
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the requested epochs done, 0 to 1."""
+        return min(1.0, self.epochs_done / self.train_config.epochs)
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far (test evaluations included); None before the first step or once done."""
+        if self.done or not self.steps or self.progress <= 0:
+            return None
+        elapsed = float(self.steps[-1]["elapsed_s"])
+        return elapsed * (1.0 - self.progress) / self.progress
+
+
+@dataclass
+class _Job:
+    """The live state one training thread writes; every field is read and written under `lock`."""
+
+    id: str
+    name: str
+    run_dir: Path
+    dataset_spec: str
+    model_config: ModelConfig
+    train_config: TrainConfig
+    max_latent_points: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    state: str = WAITING
+    message: str = "waiting for a free training slot"
+    steps: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    snapshots: list[LatentSnapshot] = field(default_factory=list)
+    labels: np.ndarray | None = None
+    class_names: list[str] = field(default_factory=list)
+    submitted_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    ended_at: float | None = None
+    saved: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def update(self, **values) -> None:
+        with self.lock:
+            for key, value in values.items():
+                setattr(self, key, value)
+
+
+class JobManager:
+    """Starts, queues, stops and reports training jobs; one instance per server (see `server_job_manager`)."""
+
+    def __init__(self, runs_root: str | Path, max_running: int = DEFAULT_MAX_JOBS, data_dir: str | None = None,
+                 max_latent_points: int = MAX_LATENT_POINTS):
+        if max_running < 1:
+            raise ValueError(f"max running jobs: expected at least 1, got {max_running}")
+        self.runs_root = Path(runs_root)
+        self.max_running = max_running
+        self.data_dir = data_dir
+        self.max_latent_points = max_latent_points
+        self._lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        self._queue: deque[str] = deque()
+        self._running: set[str] = set()
+        self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------------ called from the UI
+
+    def submit(self, model_config: ModelConfig, train_config: TrainConfig, dataset_spec: str, run_name: str) -> str:
+        """Queue a job and start it if a slot is free; returns its id.
+
+        Raises ValueError (naming 'run name') when the name is invalid, already saved, or taken by a
+        job that has not failed."""
+        name = sanitize_run_name(run_name)
+        with self._lock:
+            if run_name_taken(self.runs_root, name) or any(
+                j.name == name and j.state not in (FAILED, CANCELLED) for j in self._jobs.values()
+            ):
+                raise ValueError(f"run name {name!r}: a run with this name already exists; pick another name")
+            run_dir = run_dir_for(self.runs_root, name)
+            job_id = f"job-{next(self._ids)}"
+            self._forget_old_jobs()
+            self._jobs[job_id] = _Job(job_id, name, run_dir, dataset_spec, model_config, train_config,
+                                      self.max_latent_points)
+            self._queue.append(job_id)
+            self._start_ready()
+        return job_id
+
+    def stop(self, job_id: str) -> None:
+        """A waiting job is cancelled (nothing saved); a running one stops after its current step and is saved."""
+        with self._lock:
+            job = self._jobs[job_id]
+            if job_id in self._queue:
+                self._queue.remove(job_id)
+                job.update(state=CANCELLED, message="cancelled before it started; nothing was saved", ended_at=time.time())
+                job.finished.set()
+                return
+        job.stop_event.set()
+        with job.lock:
+            if job.state not in DONE_STATES:
+                job.message = "stopping after the current step, then saving the run"
+
+    def view(self, job_id: str) -> JobView | None:
+        """A snapshot of one job's state, or None for an unknown id (e.g. after a server restart)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            position = self._queue.index(job_id) + 1 if job_id in self._queue else None
+        if job is None:
+            return None
+        with job.lock:
+            return JobView(
+                id=job.id, name=job.name, run_dir=job.run_dir, dataset_spec=job.dataset_spec,
+                model_config=job.model_config, train_config=job.train_config, state=job.state,
+                message=job.message, queue_position=position, steps=list(job.steps), history=list(job.history),
+                snapshots=list(job.snapshots), labels=job.labels, class_names=list(job.class_names),
+                submitted_at=job.submitted_at, started_at=job.started_at, ended_at=job.ended_at, saved=job.saved,
+            )
+
+    def job_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._jobs)
+
+    def wait(self, job_id: str, timeout: float | None = None) -> bool:
+        """Block until the job is done; True if it is. For tests and scripts, never for a page."""
+        with self._lock:
+            job = self._jobs[job_id]
+        return job.finished.wait(timeout)
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _start_ready(self) -> None:
+        """Start waiting jobs while slots are free. The caller holds self._lock."""
+        while self._queue and len(self._running) < self.max_running:
+            job_id = self._queue.popleft()
+            job = self._jobs[job_id]
+            self._running.add(job_id)
+            job.update(state=STARTING, message="loading the dataset and building the model", started_at=time.time())
+            threading.Thread(target=self._run, args=(job,), name=f"vae-train-{job_id}", daemon=True).start()
+
+    def _forget_old_jobs(self) -> None:
+        """Drop the oldest finished jobs beyond MAX_KEPT_DONE_JOBS. The caller holds self._lock."""
+        done = [job_id for job_id, job in self._jobs.items() if job.finished.is_set()]
+        for job_id in done[: max(0, len(done) - MAX_KEPT_DONE_JOBS)]:
+            del self._jobs[job_id]
+
+    def _finish(self, job: _Job) -> None:
+        with self._lock:
+            self._running.discard(job.id)
+            self._start_ready()
+        job.finished.set()
+
+    # ------------------------------------------------------------------ the training thread
+
+    def _run(self, job: _Job) -> None:
+        try:
+            self._train(job)
+        except Exception as err:  # the thread must end cleanly and say why; the UI shows the message
+            reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+            job.update(state=FAILED, message=f"training failed: {reason}", ended_at=time.time())
+        finally:
+            self._finish(job)
+
+    def _train(self, job: _Job) -> None:
+        # The same steps as vae_core.training_run.train_run, done here because the latent snapshots
+        # need the model itself at each epoch end, and train_run's callback only sees the records.
+        train_config = job.train_config
+        dataset = load_dataset(job.dataset_spec, data_dir=self.data_dir, seed=train_config.seed)
+        model_config = replace(job.model_config, image_shape=dataset.image_shape)
+        model = build_seeded_model(model_config, train_config.seed)
+        n_points = min(job.max_latent_points, dataset.test_x.shape[0])
+        order = torch.randperm(dataset.test_x.shape[0], generator=torch.Generator().manual_seed(0))[:n_points]
+        probe_x = dataset.test_x[order]
+        job.update(labels=dataset.test_y[order].numpy().copy(), class_names=list(dataset.class_names),
+                   model_config=model_config, state=RUNNING, message="training")
+        self._add_snapshot(job, model, probe_x, 0.0)
+
+        def callback(record: dict) -> None:
+            if record["kind"] == "epoch":
+                self._add_snapshot(job, model, probe_x, float(record["epoch"]))
+            with job.lock:
+                if record["kind"] == "step":
+                    job.steps.append(record)
+                    if len(job.steps) > 2 * MAX_KEPT_STEPS:
+                        job.steps = thin_steps(job.steps, MAX_KEPT_STEPS)
+                else:
+                    job.history.append(record)
+
+        result = train(model, dataset, train_config, callback=callback, stop_event=job.stop_event)
+        job.update(message="saving the run")
+        save_run(job.run_dir, result.model.cpu(), train_config=train_config,
+                 dataset_info=dataset_info(dataset, train_config.seed), metrics=result.metrics,
+                 optimizer_state=result.optimizer_state, name=job.name)
+        status = result.status
+        job.update(state=status["state"], message=status["message"], saved=True, ended_at=time.time())
+
+    @staticmethod
+    def _add_snapshot(job: _Job, model, probe_x: torch.Tensor, epoch: float) -> None:
+        was_training = model.training
+        model.eval()
+        try:
+            mu, _ = encode_dataset(model, probe_x)
+        finally:
+            model.train(was_training)
+        if not torch.isfinite(mu).all():
+            return  # a diverging model; the trainer reports it
+        method = "identity" if mu.shape[1] <= 2 else "pca"
+        snapshot = LatentSnapshot(epoch, project_2d(mu, method), method)
+        with job.lock:
+            job.snapshots.append(snapshot)
+            if len(job.snapshots) > MAX_KEPT_SNAPSHOTS:
+                # Keep the untrained map and the newest; thin the middle evenly.
+                job.snapshots = job.snapshots[:1] + job.snapshots[1:-1:2] + job.snapshots[-1:]
+
+
+@st.cache_resource(show_spinner=False)
+def server_job_manager(runs_root: str, max_running: int) -> JobManager:
+    """The one JobManager of this server process for a runs folder and cap; jobs survive page switches."""
+    return JobManager(runs_root, max_running)
+
+
+def format_eta(seconds: float | None) -> str:
+    """'about 1 min 20 s left', or '' when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    seconds = int(round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"about {hours} h {minutes} min left"
+    if minutes:
+        return f"about {minutes} min {secs} s left"
+    return f"about {secs} s left"
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th': for 'waiting: 2nd in line'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

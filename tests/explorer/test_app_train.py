@@ -1,0 +1,105 @@
+import time
+
+import pytest
+
+from vae_core.checkpoint import read_run_metrics
+
+
+@pytest.fixture
+def train_page(open_page):
+    return open_page("pages/train.py")
+
+
+def fill(at, **values):
+    for key, value in values.items():
+        widget = at.text_input(key=f"train_{key}") if key in ("layers", "run_name") else None
+        if widget is None:
+            for finder in (at.number_input, at.selectbox, at.radio):
+                try:
+                    widget = finder(key=f"train_{key}")
+                    break
+                except KeyError:
+                    continue
+        widget.set_value(value)
+
+
+def poll(at, until, timeout=60.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def messages(at):
+    return [e.value for e in [*at.success, *at.warning, *at.error, *at.info]]
+
+
+def test_form_has_every_field(train_page):
+    at = train_page
+    assert not at.exception and at.title[0].value == "Train"
+    for key in ("dataset", "arch", "likelihood"):
+        assert at.selectbox(key=f"train_{key}")
+    for key in ("latent_dim", "c", "beta", "warmup_epochs", "epochs", "batch_size", "lr", "seed"):
+        assert at.number_input(key=f"train_{key}")
+    assert at.radio(key="train_kind").options == ["VAE", "AE"]
+    assert at.text_input(key="train_run_name").value.startswith("vae-mlp-2d-digits")
+    assert at.button(key="train_start").label == "Start training"
+
+
+def test_invalid_values_are_refused_under_their_fields(train_page, tiny_runs_dir):
+    at = train_page
+    fill(at, lr=0.0, layers="512, lots", run_name="../escape", c=0.0, likelihood="gaussian")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("learning rate") for e in errors)
+    assert any(e.startswith("hidden sizes") for e in errors)
+    assert any(e.startswith("run name") for e in errors)
+    assert "train_job_ids" not in at.session_state or not at.session_state["train_job_ids"]
+    fill(at, lr=1e-3, layers="32", run_name="conv-on-digits", arch="conv", likelihood="bernoulli", c=0.1)
+    at.button(key="train_start").click().run()
+    assert any(e.startswith("conv architecture") for e in (e.value for e in at.error))
+    assert not (tiny_runs_dir / "conv-on-digits").exists()
+
+
+def test_a_tiny_job_trains_to_the_end_and_can_be_selected(train_page, tiny_runs_dir):
+    at = train_page
+    fill(at, dataset="digits", layers="32", epochs=2, batch_size=64, run_name="app-tiny")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert poll(at, lambda at: any(m.startswith("Finished") for m in messages(at))), messages(at)
+    assert (tiny_runs_dir / "app-tiny").is_dir()
+    select = [b for b in at.button if b.key and b.key.startswith("train_select_")][0]
+    assert select.label == "Use this run on every page"
+    select.click().run()
+    assert at.session_state["model_path"] == str(tiny_runs_dir / "app-tiny")
+    assert len(at.get("plotly_chart")) >= 3  # curves, KL per dimension, latent map
+    # The saved run is in the sidebar's picker, selected, and stays so on another page.
+    assert any(o.startswith("app-tiny · digits") for o in at.sidebar.selectbox[0].options)
+    assert at.sidebar.selectbox[0].value == str(tiny_runs_dir / "app-tiny")
+    at.switch_page("pages/reconstruct.py").run()
+    assert not at.exception and at.subheader[0].value == "VAE · app-tiny"
+
+
+def test_stop_mid_run_saves_what_was_trained(train_page, tiny_runs_dir):
+    at = train_page
+    fill(at, dataset="digits", layers="32", epochs=2000, batch_size=16, run_name="app-stopped")
+    at.button(key="train_start").click().run()
+    stop_buttons = lambda at: [b for b in at.button if b.key and b.key.startswith("train_stop_")]
+    assert poll(at, lambda at: stop_buttons(at) and at.get("plotly_chart"))
+    stop_buttons(at)[0].click().run()
+    assert poll(at, lambda at: any(m.startswith("Stopped") for m in messages(at))), messages(at)
+    assert read_run_metrics(tiny_runs_dir / "app-stopped")["status"]["state"] == "stopped"
+
+
+def test_an_ae_job_shows_its_reconstruction_curve_only(train_page):
+    at = train_page
+    fill(at, dataset="digits", kind="AE", layers="32", epochs=1, batch_size=64, run_name="app-ae")
+    at.button(key="train_start").click().run()
+    assert poll(at, lambda at: any(m.startswith("Finished") for m in messages(at))), messages(at)
+    assert any("An AE has no KL" in c.value for c in at.caption)
+    assert any(m.label == "test reconstruction" for m in at.metric)

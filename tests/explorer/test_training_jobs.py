@@ -1,0 +1,135 @@
+import time
+
+import pytest
+import torch
+
+from explorer.training_jobs import JobManager, format_eta, max_jobs_from_env, ordinal
+from vae_core.checkpoint import load_run, read_run_metrics
+from vae_core.models import ModelConfig
+from vae_core.train_config import TrainConfig
+
+TINY = ModelConfig(latent_dim=2, hidden_sizes=(32,), image_shape=(1, 8, 8))
+
+
+def recipe(epochs=2, **kw):
+    return TrainConfig(epochs=epochs, batch_size=64, device="cpu", **kw)
+
+
+def wait_for(predicate, timeout=30.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_job_trains_saves_and_records_everything(tmp_path):
+    manager = JobManager(tmp_path, max_running=2)
+    job_id = manager.submit(TINY, recipe(), "digits", "tiny vae")
+    assert manager.wait(job_id, timeout=60)
+    view = manager.view(job_id)
+    assert view.state == "finished" and view.saved and view.progress == 1.0 and view.eta_s is None
+    assert view.name == "tiny-vae" and (tmp_path / "tiny-vae").is_dir()
+    assert [r["epoch"] for r in view.history] == [1, 2] and view.history[-1]["test"]["neg_elbo"] > 0
+    assert len(view.steps) == view.history[-1]["step"]
+    assert [s.epoch for s in view.snapshots] == [0.0, 1.0, 2.0]
+    assert view.snapshots[-1].points.shape == (len(view.labels), 2) and view.class_names[0] == "0"
+    assert load_run(tmp_path / "tiny-vae").model_config.latent_dim == 2
+
+
+def test_cap_two_five_jobs_two_run_three_wait_all_finish(tmp_path):
+    manager = JobManager(tmp_path, max_running=2)
+    ids = [manager.submit(TINY, recipe(epochs=3), "digits", f"run-{i}") for i in range(5)]
+    views = [manager.view(i) for i in ids]
+    assert [v.queue_position for v in views] == [None, None, 1, 2, 3]
+    assert all(v.state in ("starting", "running") for v in views[:2])
+    assert all(v.state == "queued" for v in views[2:])
+    peak = 0
+    while not all(manager.view(i).done for i in ids):
+        peak = max(peak, sum(manager.view(i).state in ("starting", "running") for i in ids))
+        time.sleep(0.01)
+    assert peak <= 2
+    assert [manager.view(i).state for i in ids] == ["finished"] * 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"run-{i}" for i in range(5)]
+
+
+def test_stop_mid_run_saves_a_stopped_run_and_cancel_skips_a_waiting_one(tmp_path):
+    manager = JobManager(tmp_path, max_running=1)
+    long_id = manager.submit(TINY, recipe(epochs=500), "digits", "long")
+    waiting_id = manager.submit(TINY, recipe(), "digits", "waiting")
+    assert wait_for(lambda: len(manager.view(long_id).steps) >= 3)
+    manager.stop(waiting_id)
+    assert manager.view(waiting_id).state == "cancelled"
+    manager.stop(long_id)
+    assert manager.wait(long_id, timeout=30)
+    view = manager.view(long_id)
+    assert view.state == "stopped" and view.saved and view.progress < 1
+    assert read_run_metrics(tmp_path / "long")["status"]["state"] == "stopped"
+    assert not (tmp_path / "waiting").exists()
+
+
+def test_taken_names_are_refused_and_failures_are_reported(tmp_path):
+    manager = JobManager(tmp_path, max_running=2)
+    first = manager.submit(TINY, recipe(epochs=1), "digits", "same")
+    with pytest.raises(ValueError, match="run name 'same'"):
+        manager.submit(TINY, recipe(epochs=1), "digits", "same")
+    with pytest.raises(ValueError, match="run name"):
+        manager.submit(TINY, recipe(epochs=1), "digits", "../escape")
+    bad = manager.submit(TINY, recipe(epochs=1), "no-such-dataset", "bad")
+    assert manager.wait(bad, timeout=30) and manager.wait(first, timeout=60)
+    view = manager.view(bad)
+    assert view.state == "failed" and "dataset" in view.message.lower() and not view.saved
+    assert manager.view("job-unknown") is None
+
+
+def test_divergence_stops_with_an_explanation(tmp_path, monkeypatch):
+    import explorer.training_jobs as training_jobs
+
+    real_train = training_jobs.train
+
+    def train_with_nan_weights(model, dataset, config, callback, stop_event):
+        # Adam rarely diverges on a tiny model, so NaN is put into the weights in epoch 2.
+        def poison(record):
+            callback(record)
+            if record["kind"] == "step" and record["epoch"] == 1:
+                with torch.no_grad():
+                    model.decoder.body[0].weight.fill_(float("nan"))
+
+        return real_train(model, dataset, config, callback=poison, stop_event=stop_event)
+
+    monkeypatch.setattr(training_jobs, "train", train_with_nan_weights)
+    manager = JobManager(tmp_path, max_running=1)
+    job_id = manager.submit(TINY, recipe(epochs=3), "digits", "blows-up")
+    assert manager.wait(job_id, timeout=60)
+    view = manager.view(job_id)
+    assert view.state == "diverged" and "NaN" in view.message and "learning rate" in view.message
+    assert view.saved and read_run_metrics(tmp_path / "blows-up")["status"]["state"] == "diverged"
+
+
+def test_old_finished_jobs_are_forgotten_but_their_runs_stay(tmp_path, monkeypatch):
+    import explorer.training_jobs as training_jobs
+
+    monkeypatch.setattr(training_jobs, "MAX_KEPT_DONE_JOBS", 1)
+    manager = JobManager(tmp_path, max_running=1)
+    first = manager.submit(TINY, recipe(epochs=1), "digits", "first")
+    assert manager.wait(first, timeout=60)
+    second = manager.submit(TINY, recipe(epochs=1), "digits", "second")
+    assert manager.wait(second, timeout=60)
+    manager.submit(TINY, recipe(epochs=1), "digits", "third")
+    assert manager.view(first) is None and manager.view(second) is not None
+    assert (tmp_path / "first").is_dir()
+    with pytest.raises(ValueError, match="already exists"):
+        manager.submit(TINY, recipe(epochs=1), "digits", "first")
+
+
+def test_env_cap_and_text_helpers(monkeypatch):
+    monkeypatch.delenv("VAE_MAX_TRAINING_JOBS", raising=False)
+    assert max_jobs_from_env() == 2
+    monkeypatch.setenv("VAE_MAX_TRAINING_JOBS", "3")
+    assert max_jobs_from_env() == 3
+    monkeypatch.setenv("VAE_MAX_TRAINING_JOBS", "lots")
+    with pytest.raises(ValueError, match="VAE_MAX_TRAINING_JOBS"):
+        max_jobs_from_env()
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 22)] == ["1st", "2nd", "3rd", "4th", "11th", "22nd"]
+    assert format_eta(75) == "about 1 min 15 s left" and format_eta(None) == ""
