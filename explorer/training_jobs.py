@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +20,11 @@ import streamlit as st
 import torch
 
 from vae_core.analysis import encode_dataset, project_2d
-from vae_core.checkpoint import save_run
-from vae_core.data import dataset_info, load_dataset
 from vae_core.models import ModelConfig
 from vae_core.run_names import run_dir_for, run_name_taken, sanitize_run_name
 from vae_core.train_config import TrainConfig
-from vae_core.trainer import thin_steps, train
-from vae_core.training_run import build_seeded_model
+from vae_core.trainer import thin_steps
+from vae_core.training_run import train_run
 
 MAX_JOBS_ENV = "VAE_MAX_TRAINING_JOBS"
 DEFAULT_MAX_JOBS = 2
@@ -256,22 +254,21 @@ class JobManager:
             self._finish(job)
 
     def _train(self, job: _Job) -> None:
-        # The same steps as vae_core.training_run.train_run, done here because the latent snapshots
-        # need the model itself at each epoch end, and train_run's callback only sees the records.
         train_config = job.train_config
-        dataset = load_dataset(job.dataset_spec, data_dir=self.data_dir, seed=train_config.seed)
-        model_config = replace(job.model_config, image_shape=dataset.image_shape)
-        model = build_seeded_model(model_config, train_config.seed)
-        n_points = min(job.max_latent_points, dataset.test_x.shape[0])
-        order = torch.randperm(dataset.test_x.shape[0], generator=torch.Generator().manual_seed(0))[:n_points]
-        probe_x = dataset.test_x[order]
-        job.update(labels=dataset.test_y[order].numpy().copy(), class_names=list(dataset.class_names),
-                   model_config=model_config, state=RUNNING, message="training")
-        self._add_snapshot(job, model, probe_x, 0.0)
+        probe: dict = {}
+
+        def on_start(model, dataset) -> None:
+            # A fixed subset of the test set, encoded at every epoch end, replays how the map formed.
+            n_points = min(job.max_latent_points, dataset.test_x.shape[0])
+            order = torch.randperm(dataset.test_x.shape[0], generator=torch.Generator().manual_seed(0))[:n_points]
+            probe.update(model=model, x=dataset.test_x[order])
+            job.update(labels=dataset.test_y[order].numpy().copy(), class_names=list(dataset.class_names),
+                       model_config=model.config, state=RUNNING, message="training")
+            self._add_snapshot(job, model, probe["x"], 0.0)
 
         def callback(record: dict) -> None:
             if record["kind"] == "epoch":
-                self._add_snapshot(job, model, probe_x, float(record["epoch"]))
+                self._add_snapshot(job, probe["model"], probe["x"], float(record["epoch"]))
             with job.lock:
                 if record["kind"] == "step":
                     job.steps.append(record)
@@ -280,11 +277,8 @@ class JobManager:
                 else:
                     job.history.append(record)
 
-        result = train(model, dataset, train_config, callback=callback, stop_event=job.stop_event)
-        job.update(message="saving the run")
-        save_run(job.run_dir, result.model.cpu(), train_config=train_config,
-                 dataset_info=dataset_info(dataset, train_config.seed), metrics=result.metrics,
-                 optimizer_state=result.optimizer_state, name=job.name)
+        result = train_run(job.model_config, train_config, job.dataset_spec, job.run_dir, data_dir=self.data_dir,
+                           callback=callback, stop_event=job.stop_event, on_start=on_start)
         status = result.status
         job.update(state=status["state"], message=status["message"], saved=True, ended_at=time.time())
 

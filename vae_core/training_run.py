@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -47,16 +48,20 @@ def train_run(
     stop_event: threading.Event | None = None,
     dataset: ImageDataset | None = None,
     save_optimizer: bool = True,
+    on_start: Callable[[torch.nn.Module, ImageDataset], None] | None = None,
 ) -> TrainResult:
     """Build, train and save a new run into `run_dir` (a folder made by run_names.run_dir_for).
 
     `model_config.image_shape` is taken from the dataset. The run is saved even when training
     stops early; a diverged run keeps its last finite weights. Without `save_optimizer` the run
-    is smaller (shipped assets) but cannot be resumed with its optimizer state.
+    is smaller (shipped assets) but cannot be resumed with its optimizer state. `on_start` sees the
+    built model and the dataset before the first step (the app snapshots latent maps with them).
     """
     dataset = dataset or load_dataset(dataset_spec, data_dir=data_dir, seed=train_config.seed)
     model_config = replace(model_config, image_shape=dataset.image_shape)
     model = build_seeded_model(model_config, train_config.seed)
+    if on_start is not None:
+        on_start(model, dataset)
     result = train(model, dataset, train_config, callback=callback, stop_event=stop_event)
     _save(run_dir, result, train_config, dataset, save_optimizer)
     return result

@@ -84,9 +84,9 @@ def test_taken_names_are_refused_and_failures_are_reported(tmp_path):
 
 
 def test_divergence_stops_with_an_explanation(tmp_path, monkeypatch):
-    import explorer.training_jobs as training_jobs
+    import vae_core.training_run as training_run
 
-    real_train = training_jobs.train
+    real_train = training_run.train
 
     def train_with_nan_weights(model, dataset, config, callback, stop_event):
         # Adam rarely diverges on a tiny model, so NaN is put into the weights in epoch 2.
@@ -98,7 +98,7 @@ def test_divergence_stops_with_an_explanation(tmp_path, monkeypatch):
 
         return real_train(model, dataset, config, callback=poison, stop_event=stop_event)
 
-    monkeypatch.setattr(training_jobs, "train", train_with_nan_weights)
+    monkeypatch.setattr(training_run, "train", train_with_nan_weights)
     manager = JobManager(tmp_path, max_running=1)
     job_id = manager.submit(TINY, recipe(epochs=3), "digits", "blows-up")
     assert manager.wait(job_id, timeout=60)
