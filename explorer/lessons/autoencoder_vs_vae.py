@@ -70,7 +70,8 @@ def render() -> None:
         "something like a digit. The AE's codes can sit anywhere: between clusters there may be nothing it was "
         "trained to decode."
     )
-    st.latex(r"\text{AE:}\quad \min\; \| x - g(f(x)) \|^2 \;\text{ or }\; -\log p(x \mid z = f(x))")
+    # The lecture names the encoder mean g and the decoder f: q(z|x) = N(g(x), diag h(x)), p(x|z) from f(z).
+    st.latex(r"\text{AE:}\quad \min\; \| x - f(g(x)) \|^2 \;\text{ or }\; -\log p(x \mid z = g(x))")
     st.latex(r"\text{VAE:}\quad \min\; \mathbb{E}_{q(z|x)}[-\log p(x|z)] + \mathrm{KL}\big(q(z|x)\,\|\,\mathcal{N}(0, I)\big)")
     pair = two_d_pair(all_run_infos(), prefer=state.selected_model_path())
     if pair is None:

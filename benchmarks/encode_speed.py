@@ -1,0 +1,104 @@
+"""Encode speed: vae_core.analysis.encode_dataset over 10,000 MNIST images, median of repeated runs.
+
+The explorer encodes a whole test set to draw the latent scatter; the target is ≤ 1 s on the CPU
+for the 2-D and the 20-D model (MLP 512-256). Images come from the official MNIST test set in
+../shared/data/mnist (via an `idx:` spec), else mnist5k tiled to 10,000.
+
+    python benchmarks/encode_speed.py [--runs 5] [--quick] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: the repo root holds vae_core
+from benchmarks.machine import machine_info, print_header  # noqa: E402
+from vae_core.analysis import encode_dataset  # noqa: E402
+from vae_core.checkpoint import load_run  # noqa: E402
+from vae_core.data import load_dataset  # noqa: E402
+from vae_core.models import ModelConfig, build_model  # noqa: E402
+
+TARGET_S = 1.0
+N_IMAGES = 10_000
+MNIST_TEST = REPO.parent / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
+ASSETS = {2: REPO / "assets" / "models" / "vae-mlp-2d-mnist5k", 20: REPO / "assets" / "models" / "vae-mlp-20d-mnist5k"}
+
+
+def load_images(n: int) -> tuple[torch.Tensor, str]:
+    """n images [n, 1, 28, 28] in [0, 1] and where they came from."""
+    if MNIST_TEST.exists():
+        x, source = load_dataset(f"idx:{MNIST_TEST}").split("all")[0], f"MNIST test set ({MNIST_TEST})"
+    else:
+        x, source = load_dataset("mnist5k").split("all")[0], f"mnist5k tiled ({MNIST_TEST} not found)"
+    reps = -(-n // x.shape[0])
+    return x.repeat(reps, 1, 1, 1)[:n].contiguous(), source
+
+
+def load_or_build(asset: Path, latent_dim: int) -> tuple[torch.nn.Module, str]:
+    """The shipped model when it exists; else the same architecture with random weights (same cost)."""
+    if asset.exists():
+        return load_run(asset).model, f"{asset.relative_to(REPO)}"
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(latent_dim=latent_dim, hidden_sizes=(512, 256))).eval()
+    return model, f"random weights ({asset.relative_to(REPO)} not found)"
+
+
+def time_encode(model: torch.nn.Module, x: torch.Tensor, runs: int) -> list[float]:
+    encode_dataset(model, x)  # warm-up: first-call allocations and kernel selection
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        encode_dataset(model, x)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per model, after one warm-up run")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 images, 2 runs")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    args = parser.parse_args(argv)
+    n, runs = (1_000, 2) if args.quick else (N_IMAGES, args.runs)
+
+    info = machine_info()
+    print_header("Encode speed: vae_core.analysis.encode_dataset (CPU)", info)
+    x, source = load_images(n)
+    print(f"data:    {n} images from the {source}")
+    models = {d: load_or_build(asset, d) for d, asset in ASSETS.items()}
+    for d, (_, model_source) in models.items():
+        print(f"model:   {d}-D latent, encoder 784-512-256-{2 * d}: {model_source}")
+    print(f"timing:  {runs} runs per model after 1 warm-up run, median\n")
+
+    print(f"{'latent':>6}  {'median s':>8}  {'min s':>6}  {'max s':>6}  {'images/s':>9}")
+    results = []
+    for d, (model, _) in models.items():
+        seconds = time_encode(model, x, runs)
+        median = statistics.median(seconds)
+        results.append({"latent_dim": d, "median_s": median, "runs_s": seconds})
+        print(f"{d:>6}  {median:>8.3f}  {min(seconds):>6.3f}  {max(seconds):>6.3f}  {n / median:>9.0f}")
+
+    worst = max(r["median_s"] for r in results)
+    passed = worst <= TARGET_S
+    print(f"\nresult: {n} images encode in at most {worst:.3f} s (median, slower model); target ≤ {TARGET_S:g} s: "
+          f"{'PASS' if passed else 'FAIL'}")
+
+    if args.json:
+        report = {"benchmark": "encode_speed", "command": sys.argv, "date": datetime.datetime.now().astimezone().isoformat(),
+                  "machine": info, "images": n, "data": source,
+                  "models": {str(d): s for d, (_, s) in models.items()}, "results": results,
+                  "median_s": worst, "target_s": TARGET_S, "passed": passed}
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
