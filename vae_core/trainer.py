@@ -20,7 +20,7 @@ from vae_core.evaluate import evaluate
 from vae_core.objective import kl_weight, training_loss
 from vae_core.train_config import TrainConfig
 
-MAX_STORED_STEPS = 5000
+MAX_STORED_STEPS = 2000
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 MetricsCallback = Callable[[dict], None]
@@ -39,7 +39,8 @@ class TrainResult:
     @property
     def metrics(self) -> dict:
         """The metrics.json payload."""
-        return {"history": self.history, "steps": thin_steps(self.steps), "status": self.status}
+        steps = [_rounded(r) for r in thin_steps(self.steps)]
+        return {"history": self.history, "steps": steps, "status": self.status}
 
 
 @dataclass
@@ -61,6 +62,17 @@ def thin_steps(steps: list[dict], limit: int = MAX_STORED_STEPS) -> list[dict]:
     if kept[-1] is not steps[-1]:
         kept.append(steps[-1])
     return kept
+
+
+def _rounded(value):
+    """Floats to 6 significant digits, recursively: step curves need no more, and metrics.json stays small."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def cosine_lr(base_lr: float, fraction_done: float) -> float:
