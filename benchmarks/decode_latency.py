@@ -1,7 +1,7 @@
 """Decode latency: one `model.decode(z)` call under torch.inference_mode, median and p95 per call.
 
 The target is the explorer's slider path: one 2-D latent through the default asset architecture
-(MLP 512-256), median ≤ 0.2 ms on the CPU. The 20-D model and a batch of 256 are reported beside it.
+(the shipped MLP), median ≤ 0.2 ms on the CPU. The 20-D model and a batch of 256 are reported beside it.
 
     python benchmarks/decode_latency.py [--calls 2000] [--quick] [--json FILE]
 """
@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     print_header("Decode latency: model.decode(z) under torch.inference_mode (CPU)", info)
     models = {2: load_or_build(ASSET_2D, 2), 20: load_or_build(ASSET_20D, 20)}
-    for d, (_, source) in models.items():
-        print(f"model:   {d}-D latent, decoder {d}-256-512-784: {source}")
+    for d, (model, source) in models.items():
+        layers = "-".join(map(str, [d, *reversed(model.config.hidden_sizes), model.config.n_pixels]))
+        print(f"model:   {d}-D latent, decoder {layers}: {source}")
     print(f"timing:  {calls} calls per case after {warmup} warm-up calls\n")
 
     print(f"{'latent':>6}  {'batch':>5}  {'median ms':>9}  {'p95 ms':>8}  {'images/s':>10}")

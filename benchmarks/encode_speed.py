@@ -1,7 +1,7 @@
 """Encode speed: vae_core.analysis.encode_dataset over 10,000 MNIST images, median of repeated runs.
 
 The explorer encodes a whole test set to draw the latent scatter; the target is ≤ 1 s on the CPU
-for the 2-D and the 20-D model (MLP 512-256). Images come from the official MNIST test set in
+for the 2-D and the 20-D model (the shipped MLPs). Images come from the official MNIST test set in
 ../shared/data/mnist (via an `idx:` spec), else mnist5k tiled to 10,000.
 
     python benchmarks/encode_speed.py [--runs 5] [--quick] [--json FILE]
@@ -47,7 +47,7 @@ def load_or_build(asset: Path, latent_dim: int) -> tuple[torch.nn.Module, str]:
     if asset.exists():
         return load_run(asset).model, f"{asset.relative_to(REPO)}"
     torch.manual_seed(0)
-    model = build_model(ModelConfig(latent_dim=latent_dim, hidden_sizes=(512, 256))).eval()
+    model = build_model(ModelConfig(latent_dim=latent_dim, hidden_sizes=(256, 128))).eval()
     return model, f"random weights ({asset.relative_to(REPO)} not found)"
 
 
@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     x, source = load_images(n)
     print(f"data:    {n} images from the {source}")
     models = {d: load_or_build(asset, d) for d, asset in ASSETS.items()}
-    for d, (_, model_source) in models.items():
-        print(f"model:   {d}-D latent, encoder 784-512-256-{2 * d}: {model_source}")
+    for d, (model, model_source) in models.items():
+        layers = "-".join(map(str, [model.config.n_pixels, *model.config.hidden_sizes, 2 * d]))
+        print(f"model:   {d}-D latent, encoder {layers}: {model_source}")
     print(f"timing:  {runs} runs per model after 1 warm-up run, median\n")
 
     print(f"{'latent':>6}  {'median s':>8}  {'min s':>6}  {'max s':>6}  {'images/s':>9}")
