@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import safetensors.torch
+from safetensors.torch import load as safetensors_from_bytes  # parses bytes; never unpickles
 import torch
 
 from vae_core.models import AE, VAE, ModelConfig, build_model
@@ -227,7 +228,7 @@ def looks_like_pickle(data: bytes) -> bool:
 
 def _parse_safetensors(data: bytes, file_name: str) -> dict[str, torch.Tensor]:
     try:
-        return safetensors.torch.load(data)
+        return safetensors_from_bytes(data)
     except Exception as e:  # safetensors raises SafetensorError, and others for odd headers
         if looks_like_pickle(data):
             raise ValueError(f"{file_name} is a pickle / PyTorch .pt file, not safetensors; {EXPORT_HINT}") from None
