@@ -20,22 +20,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: the repo root holds vae_core
 from benchmarks.machine import machine_info, print_header  # noqa: E402
-from vae_core.checkpoint import load_run  # noqa: E402
-from vae_core.models import ModelConfig, build_model  # noqa: E402
+from benchmarks.shipped_models import load_or_build  # noqa: E402
 
 TARGET_MS = 0.2
-ASSET_2D = REPO / "assets" / "models" / "vae-mlp-2d-mnist5k"
-ASSET_20D = REPO / "assets" / "models" / "vae-mlp-20d-mnist5k"
 WARMUP_CALLS = 200
-
-
-def load_or_build(asset: Path, latent_dim: int) -> tuple[torch.nn.Module, str]:
-    """The shipped model when it exists; else the same architecture with random weights (same cost)."""
-    if asset.exists():
-        return load_run(asset).model, f"{asset.relative_to(REPO)}"
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(latent_dim=latent_dim, hidden_sizes=(256, 128))).eval()
-    return model, f"random weights ({asset.relative_to(REPO)} not found)"
 
 
 @torch.inference_mode()
@@ -63,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine_info()
     print_header("Decode latency: model.decode(z) under torch.inference_mode (CPU)", info)
-    models = {2: load_or_build(ASSET_2D, 2), 20: load_or_build(ASSET_20D, 20)}
+    models = {d: load_or_build(d) for d in (2, 20)}
     for d, (model, source) in models.items():
         layers = "-".join(map(str, [d, *reversed(model.config.hidden_sizes), model.config.n_pixels]))
         print(f"model:   {d}-D latent, decoder {layers}: {source}")

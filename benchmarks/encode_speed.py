@@ -21,15 +21,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: the repo root holds vae_core
 from benchmarks.machine import machine_info, print_header  # noqa: E402
+from benchmarks.shipped_models import load_or_build  # noqa: E402
 from vae_core.analysis import encode_dataset  # noqa: E402
-from vae_core.checkpoint import load_run  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
-from vae_core.models import ModelConfig, build_model  # noqa: E402
 
 TARGET_S = 1.0
 N_IMAGES = 10_000
 MNIST_TEST = REPO.parent / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
-ASSETS = {2: REPO / "assets" / "models" / "vae-mlp-2d-mnist5k", 20: REPO / "assets" / "models" / "vae-mlp-20d-mnist5k"}
 
 
 def load_images(n: int) -> tuple[torch.Tensor, str]:
@@ -40,15 +38,6 @@ def load_images(n: int) -> tuple[torch.Tensor, str]:
         x, source = load_dataset("mnist5k").split("all")[0], f"mnist5k tiled ({MNIST_TEST} not found)"
     reps = -(-n // x.shape[0])
     return x.repeat(reps, 1, 1, 1)[:n].contiguous(), source
-
-
-def load_or_build(asset: Path, latent_dim: int) -> tuple[torch.nn.Module, str]:
-    """The shipped model when it exists; else the same architecture with random weights (same cost)."""
-    if asset.exists():
-        return load_run(asset).model, f"{asset.relative_to(REPO)}"
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(latent_dim=latent_dim, hidden_sizes=(256, 128))).eval()
-    return model, f"random weights ({asset.relative_to(REPO)} not found)"
 
 
 def time_encode(model: torch.nn.Module, x: torch.Tensor, runs: int) -> list[float]:
@@ -73,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print_header("Encode speed: vae_core.analysis.encode_dataset (CPU)", info)
     x, source = load_images(n)
     print(f"data:    {n} images from the {source}")
-    models = {d: load_or_build(asset, d) for d, asset in ASSETS.items()}
+    models = {d: load_or_build(d) for d in (2, 20)}
     for d, (model, model_source) in models.items():
         layers = "-".join(map(str, [model.config.n_pixels, *model.config.hidden_sizes, 2 * d]))
         print(f"model:   {d}-D latent, encoder {layers}: {model_source}")
