@@ -1,7 +1,11 @@
 """Explore (home): one slider per latent dimension and the decoder's image, traversals, interpolations.
 
-Session state: "explore_z" holds the whole latent vector (d floats); the sliders are keyed "z_0", "z_1", …
-and "explore_decoded" holds the image on screen as uint8 [H, W] (grey) or [H, W, 3].
+The sliders are the live latent pad (explorer/components/latent_pad.py), which redraws while a slider
+is dragged; "classic sliders" switches to st.slider, which reports only on release.
+
+Session state: "explore_z" holds the whole latent vector (d floats), mirrored in "z_0", "z_1", … (the
+classic sliders' keys); "explore_z_version" counts the times the server moved z (buttons, a new model),
+so the pad knows to take it; "explore_decoded" holds the image on screen as uint8 [H, W] or [H, W, 3].
 """
 from __future__ import annotations
 
@@ -10,7 +14,15 @@ import streamlit as st
 import torch
 
 from explorer import state
-from explorer.figures import image_strip, labelled_grid_figure, latent_map_figure, scale_for_width, upscale_nearest
+from explorer.components import latent_pad
+from explorer.figures import (
+    image_strip,
+    labelled_grid_figure,
+    latent_map_figure,
+    scale_for_width,
+    to_uint8,
+    upscale_nearest,
+)
 from explorer.sidebar import render_sidebar
 from vae_core import analysis
 
@@ -18,6 +30,9 @@ HELP = """
 **Sliders** set a latent vector z, one slider per dimension, in units of the prior's standard
 deviation: z ~ N(0, I), so ±3 covers 99.7% of the prior along each axis. The picture is the
 decoder's mean E[x | z], blown up without smoothing so each pixel stays visible.
+
+While you drag, the picture follows: a small decoder (an MLP) runs right in your browser, a
+convolutional one runs on the server. Releasing a slider updates the rest of the page.
 
 **Sample from the prior** draws z ~ N(0, I); **Start from a real image** encodes a test image and
 puts the sliders at its posterior mean μ(x); **Reset** returns to z = 0, the prior's centre.
@@ -33,6 +48,13 @@ Z_KEY = "explore_z"
 DECODED_KEY = "explore_decoded"
 FOR_RUN_KEY = "explore_for_run"
 NOTE_KEY = "explore_note"
+Z_VERSION_KEY = "explore_z_version"
+CLASSIC_KEY = "explore_classic_sliders"
+SERVER_DECODE_KEY = "explore_pad_server_decode"
+PAD_KEY = "explore_pad"
+PAD_ACK_KEY = "explore_pad_ack"  # the seq of the last z the pad sent that the server holds
+PAD_RELEASED_KEY = "explore_pad_released"
+WEIGHTS_SENT_KEY = "explore_pad_weights_sent"  # the run key whose decoder this page already has
 # Widgets whose options depend on the model; forgotten when the model changes, so no stale value is out of range.
 MODEL_DEPENDENT_KEYS = ("explore_slider_dims", "explore_pick_index", "explore_pick_class", "explore_start_index",
                         "explore_interp_a", "explore_interp_b")  # fmt: skip
@@ -47,9 +69,30 @@ def set_z(z) -> None:
     z = np.clip(np.asarray(z, dtype=np.float64).reshape(-1), -SLIDER_LIMIT, SLIDER_LIMIT)
     # Slider values snap to the 0.01 grid, so the stored vector matches what the sliders show.
     values = [round(float(v), 2) for v in z]
+    _hold_z(values)
+    st.session_state[Z_VERSION_KEY] = st.session_state.get(Z_VERSION_KEY, 0) + 1
+
+
+def _hold_z(values: list[float]) -> None:
     st.session_state[Z_KEY] = values
     for dim, value in enumerate(values):
         st.session_state[slider_key(dim)] = value
+
+
+def _on_pad_z() -> None:
+    """The pad sent z (while dragging, or final on release): the server holds it from now on."""
+    message = st.session_state[PAD_KEY].get("z") or {}
+    values = message.get("values")
+    if not isinstance(values, list) or len(values) != len(st.session_state.get(Z_KEY, [])):
+        return  # a message from the previous model's pad
+    _hold_z([round(min(SLIDER_LIMIT, max(-SLIDER_LIMIT, float(v))), 2) for v in values])
+    st.session_state[PAD_ACK_KEY] = int(message.get("seq", 0))
+    if message.get("final"):
+        st.session_state[PAD_RELEASED_KEY] = True
+
+
+def _on_pad_needs_weights() -> None:
+    st.session_state.pop(WEIGHTS_SENT_KEY, None)
 
 
 def _sample_prior(d: int) -> None:
@@ -114,7 +157,7 @@ def decode_one(run, z) -> torch.Tensor:
 
 @st.fragment
 def slider_panel(run, dims: list[int]) -> None:
-    """Sliders and the decoded image: a slider move reruns only this part."""
+    """Classic st.slider sliders and the decoded image: a slider release reruns only this part."""
     z = list(st.session_state[Z_KEY])
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -133,13 +176,44 @@ def slider_panel(run, dims: list[int]) -> None:
     st.session_state[DECODED_KEY] = picture
     with right:
         st.image(picture, caption="decoder mean E[x | z] at the slider values")
-        if st.session_state.get(NOTE_KEY):
-            st.caption(st.session_state[NOTE_KEY])
-        if not run.model.is_variational:
-            st.caption(
-                "This is a plain autoencoder: it has no prior, so ±3 is only a convention and z ~ N(0, I) "
-                "may land where no code lies; expect blurry or odd images there."
-            )
+        _captions(run)
+
+
+def _captions(run) -> None:
+    if st.session_state.get(NOTE_KEY):
+        st.caption(st.session_state[NOTE_KEY])
+    if not run.model.is_variational:
+        st.caption(
+            "This is a plain autoencoder: it has no prior, so ±3 is only a convention and z ~ N(0, I) "
+            "may land where no code lies; expect blurry or odd images there."
+        )
+
+
+@st.fragment
+def pad_panel(run, dims: list[int]) -> None:
+    """The live latent pad: drags redraw in the browser (MLP) or through this fragment (conv decoders)."""
+    if st.session_state.pop(PAD_RELEASED_KEY, False):
+        st.rerun(scope="app")  # a released slider: the rest of the page follows the new z
+    key = state.run_key(run)
+    decoder = None if st.session_state.get(SERVER_DECODE_KEY) else latent_pad.browser_decoder(run, key)
+    z = list(st.session_state[Z_KEY])
+    image = decode_one(run, z)
+    scale = scale_for_width(image.shape[-1])
+    st.session_state[DECODED_KEY] = upscale_nearest(image, scale)
+    data = latent_pad.pad_data(
+        model_key=key, mode="browser" if decoder is not None else "server", dims=dims, z=z,
+        z_version=st.session_state.get(Z_VERSION_KEY, 0), image_shape=run.model_config.image_shape, scale=scale,
+        ack=st.session_state.get(PAD_ACK_KEY, 0),
+        # The weights (megabytes) go out once per model and page; the pad asks again if it lost them.
+        decoder=decoder if decoder is not None and st.session_state.get(WEIGHTS_SENT_KEY) != key else None,
+        image=latent_pad.image_payload(to_uint8(image), st.session_state.get(PAD_ACK_KEY, 0)) if decoder is None else None,
+    )  # fmt: skip
+    if decoder is not None:
+        st.session_state[WEIGHTS_SENT_KEY] = key
+    latent_pad.latent_pad(data, key=PAD_KEY, on_z_change=_on_pad_z, on_need_weights_change=_on_pad_needs_weights)
+    if not dims:
+        st.info("Pick at least one dimension above to get sliders.")
+    _captions(run)
 
 
 def _buttons(run, d: int, dataset) -> None:
@@ -168,6 +242,44 @@ def _buttons(run, d: int, dataset) -> None:
         if index is not None and index < n:
             st.image(upscale_nearest(dataset.test_x[index], scale_for_width(dataset.image_shape[-1], 84)),
                      caption=f"test image #{index}")  # fmt: skip
+
+
+def _panel_options(run) -> bool:
+    """The toggles above the sliders; True for the classic st.slider sliders."""
+    c1, c2 = st.columns(2)
+    classic = c1.toggle("classic sliders", key=CLASSIC_KEY,
+                        help="Streamlit's own sliders: the image updates when you release the slider, not while you drag.")
+    if not classic and latent_pad.browser_decoder(run, state.run_key(run)) is not None:
+        c2.toggle("decode on the server", key=SERVER_DECODE_KEY,
+                  help="Send z to the server while dragging instead of decoding in this browser (for comparison).")
+    return classic
+
+
+def _where_z_sits(run, dataset) -> None:
+    """The z the server holds: its values, its place among the encoded test images, the nearest training image."""
+    z = st.session_state[Z_KEY]
+    shown = ", ".join(f"{v:+.2f}" for v in z[:8]) + (", …" if len(z) > 8 else "")
+    st.caption(f"z on the server: ({shown})")
+    if dataset is None:
+        return
+    with st.expander("Where z sits: the latent map and the nearest training image", expanded=len(z) <= 2):
+        left, right = st.columns([3, 1])
+        mu, _ = state.cached_encoding(run, "test")
+        zt = torch.tensor([z], dtype=mu.dtype)
+        if mu.shape[1] <= 2:
+            points, marker, titles = analysis.project_2d(mu, "identity"), analysis.project_2d(zt, "identity")[0], ("z₁", "z₂")
+        else:
+            both = analysis.project_2d(torch.cat([mu, zt]), "pca")
+            points, marker, titles = both[:-1], both[-1], ("PC 1 of μ", "PC 2 of μ")
+        fig = latent_map_figure(points, dataset.test_y, dataset.class_names, axis_titles=titles, highlight=marker)
+        fig.update_layout(height=360)
+        left.plotly_chart(fig, key="explore_where_map")
+        decoded = decode_one(run, z)
+        index, distance = analysis.nearest_training_image(decoded, dataset.train_x)
+        i = int(index[0])
+        right.image(upscale_nearest(dataset.train_x[i], scale_for_width(dataset.image_shape[-1], 112)),
+                    caption=f"nearest training image #{i} (class {dataset.class_names[int(dataset.train_y[i])]}), "
+                            f"pixel distance {float(distance[0]):.2f}")  # fmt: skip
 
 
 def _traversal(run, d: int, dims: list[int]) -> None:
@@ -236,8 +348,9 @@ def main() -> None:
     try:
         dims = _slider_dims(d)
         st.caption(f"{d} latent dimension(s), sliders in prior σ units (z ~ N(0, I), so ±3 covers 99.7% per axis).")
+        classic = _panel_options(run)
         # The decoded image comes before anything that needs the dataset, so a cold start shows it soonest.
-        slider_panel(run, dims)
+        (slider_panel if classic else pad_panel)(run, dims)
         try:
             dataset, note = state.dataset_for(run)
             if note:
@@ -245,6 +358,7 @@ def main() -> None:
         except ValueError as e:
             dataset = None
             st.warning(str(e), icon="⚠️")
+        _where_z_sits(run, dataset)
         _buttons(run, d, dataset)
         st.divider()
         _traversal(run, d, dims)

@@ -1,4 +1,11 @@
-"""The Explore page in a headless app: sliders decode, buttons move them, traversal and interpolation render."""
+"""The Explore page in a headless app: sliders decode, buttons move them, traversal and interpolation render.
+
+The live latent pad's JavaScript needs a browser (tests/e2e/test_latent_pad.py); here it is checked
+through the data it is given, and the rest through the "classic sliders" (st.slider) it falls back to.
+"""
+import base64
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -13,10 +20,19 @@ from vae_core.models import ModelConfig, build_model
 APP = "../../explorer/app.py"
 
 
-def start(timeout=60):
+def start(timeout=60, classic=True):
     at = AppTest.from_file(APP, default_timeout=timeout).run()
     assert not at.exception, [e.message for e in at.exception]
+    if classic:
+        at.toggle(key="explore_classic_sliders").set_value(True).run()
+        assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def pad_data(at):
+    """The data the latent pad component was given in the last run."""
+    (pad,) = [e for e in at.get("bidi_component") if e.proto.component_name == "vae_explorer.latent_pad"]
+    return json.loads(pad.proto.json)
 
 
 def decoded(at):
@@ -102,3 +118,35 @@ def test_an_ae_renders_with_a_note_about_its_missing_prior(tiny_runs_dir):
     assert not at.exception
     assert at.session_state["model_path"].endswith("ae-mlp-2d-digits")
     assert any("no prior" in c.value for c in at.caption)
+
+
+def test_the_pad_is_the_default_and_gets_the_mlp_weights_once(tiny_model_dirs, tiny_runs_dir):
+    at = start(classic=False)
+    assert not at.slider or all(not s.key.startswith("z_") for s in at.slider)
+    data = pad_data(at)
+    assert data["mode"] == "browser" and data["dims"] == [0, 1] and data["z"] == [0.0, 0.0]
+    assert data["image_shape"] == [1, 8, 8] and data["scale"] == 35
+    decoder = data["decoder"]
+    assert decoder["latent_dim"] == 2 and [layer["out"] for layer in decoder["layers"]] == [32, 64]
+    assert data["model_key"] == at.session_state["explore_pad_weights_sent"]
+    assert decoded(at).shape == (280, 280)
+
+    next(b for b in at.button if b.label == "Sample from prior").click().run()
+    data = pad_data(at)
+    assert data["decoder"] is None  # the page already has the weights
+    assert data["z"] == at.session_state["explore_z"] != [0.0, 0.0]
+    assert data["z_version"] >= 2  # the server moved z: the pad takes it
+    assert "z on the server: (" in " ".join(c.value for c in at.caption)
+
+
+def test_decode_on_the_server_sends_the_image_through_the_pad(tiny_model_dirs, tiny_runs_dir):
+    at = start(classic=False)
+    at.toggle(key="explore_pad_server_decode").set_value(True).run()
+    assert not at.exception
+    data = pad_data(at)
+    assert data["mode"] == "server" and data["decoder"] is None
+    model = load_run(tiny_model_dirs[0] / "vae-mlp-2d-digits").model
+    with torch.inference_mode():
+        expected = model.decode(torch.zeros(1, 2))[0]
+    pixels = np.frombuffer(base64.b64decode(data["image"]["pixels"]), dtype=np.uint8).reshape(8, 8)
+    assert np.array_equal(pixels, upscale_nearest(expected, 1))
