@@ -6,9 +6,18 @@ import streamlit as st
 import torch
 
 from explorer import state
+from explorer.components.latent_map_hover import (
+    grid_preview,
+    latent_map_hover,
+    map_payload,
+    mlp_preview,
+    nearest_preview,
+)
 from explorer.figures import (
     class_trace_members,
+    image_grid,
     image_strip,
+    image_to_png_bytes,
     kl_per_dim_bar,
     latent_map_figure,
     scale_for_width,
@@ -17,6 +26,7 @@ from explorer.figures import (
 )
 from explorer.sidebar import render_sidebar
 from vae_core import analysis
+from vae_core.decoder_export import export_mlp_decoder
 from vae_core.evaluate import per_image_terms
 
 HELP = """
@@ -27,7 +37,12 @@ its class; click a class in the legend to hide it. Close dots are images the enc
 circles are the prior N(0, I) at 1, 2 and 3 σ, which the KL term pulls the codes towards; the
 manifold grid decodes the points of the visible plane, so you see what each region means.
 
-**Click** a dot to see the image, its reconstruction and its −ELBO; **box or lasso** (toolbar)
+**Hover** anywhere over the map to see the decoded image under the cursor (in a 2-D view the
+decoder runs on the point itself; after PCA or t-SNE it shows the nearest test image's
+reconstruction, since the plane is not the latent space). **Click** to pin a point: its z and the
+nearest training image appear below the map.
+
+In the selection map further down, **click** a dot to see the image, its reconstruction and its −ELBO; **box or lasso** (toolbar)
 a region to see all its images. With more than 2 latent dimensions, the map is a 2-D projection
 (PCA or t-SNE), or two chosen dimensions with the others at 0.
 
@@ -43,6 +58,10 @@ ACTIVE_THRESHOLD = 0.01
 FOR_RUN_KEY = "latent_map_for_run"
 # Widgets whose options depend on the model; forgotten when the model changes, so no stale value is out of range.
 MODEL_DEPENDENT_KEYS = ("latent_map_dim_x", "latent_map_dim_y", "latent_map_index")
+HOVER_KEY = "latent_map_hover"
+PINNED_KEY = "latent_map_pinned"
+# Bytes of uint8 pixels in a conv model's hover grid: about 40×40 images of 32×32.
+HOVER_GRID_BYTES = 1_600_000
 
 
 @st.cache_data(max_entries=16, show_spinner="Projecting the codes to 2-D…")
@@ -90,6 +109,101 @@ def _visible_plane(points: np.ndarray, include_prior: bool) -> tuple[tuple[float
     margin = 0.05 * np.maximum(hi - lo, 1e-3)
     lo, hi = lo - margin, hi + margin
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _decoder_export(_run, key: str) -> dict:
+    # key names the weights; the export is read-only and shared.
+    return export_mlp_decoder(_run.model)
+
+
+@st.cache_data(max_entries=8, show_spinner="Decoding a grid of images for the hover preview…")
+def _hover_grid(_run, key: str, x_range, y_range, n: int, dims) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    images, xs, ys = analysis.manifold_grid_in_box(_run.model, x_range, y_range, n=n, dims=dims)
+    return images.numpy(), xs.numpy(), ys.numpy()
+
+
+@st.cache_data(max_entries=8, show_spinner="Reconstructing the shown images for the hover preview…")
+def _reconstructions(_run, _dataset, key: str, index: np.ndarray) -> np.ndarray:
+    return analysis.reconstruct(_run.model, _dataset.test_x[torch.from_numpy(index)]).numpy()
+
+
+def hover_grid_size(image_shape) -> int:
+    """Cells per side of a conv model's hover grid: as fine as HOVER_GRID_BYTES of pixels allow, 8 to 48."""
+    return int(np.clip(np.sqrt(HOVER_GRID_BYTES / np.prod(image_shape)), 8, 48))
+
+
+def _hover_preview(run, dataset, key: str, method: str, axes, ranges, index) -> tuple[dict, str]:
+    """(the component's preview, what the hover shows, in words) for this view."""
+    d = run.model_config.latent_dim
+    if axes is None:
+        images = _reconstructions(run, dataset, key, index)
+        return nearest_preview(images), (
+            f"The plane is {PROJECTION_LABELS[method]} of the codes, not the latent space: hovering shows the "
+            "reconstruction of the nearest encoded test image, not a decoding of the cursor's position."
+        )
+    others = " with every other dimension at 0" if d > 2 else ""
+    if run.model_config.arch == "mlp":
+        return mlp_preview(_decoder_export(run, state.run_key(run)), axes, np.zeros(d)), (
+            f"Decoded in your browser at the cursor's z{others}."
+        )
+    n = hover_grid_size(run.model_config.image_shape)
+    images, xs, ys = _hover_grid(run, state.run_key(run), ranges[0], ranges[1], n, tuple(axes))
+    return grid_preview(images, xs, ys), (
+        f"The nearest cell of a {n}×{n} grid decoded on the server over the initial view{others} "
+        "(a conv decoder is too big to run in the browser)."
+    )
+
+
+def pinned_latent(pinned: dict, axes, d: int, mu) -> torch.Tensor:
+    """The z [d] of a pinned point: the plane's point (axis views, other dims 0) or the pinned image's μ."""
+    if axes is None:
+        return mu[int(pinned["index"])].float().clone()
+    z = torch.zeros(d)
+    z[axes[0]], z[axes[1]] = float(pinned["x"]), float(pinned["y"])
+    return z
+
+
+@st.fragment
+def _hover_map(run, dataset, data: dict, axes, mu) -> None:
+    """The hover map and the pinned point's details; a click reruns only this part."""
+    pinned = latent_map_hover(data, key=HOVER_KEY)
+    stored = st.session_state.get(PINNED_KEY)
+    if pinned is None and isinstance(stored, dict) and stored.get("view_id") == data["view_id"]:
+        pinned = stored  # the map was remounted (another page in between): its pin is ours
+    st.session_state[PINNED_KEY] = pinned
+    st.caption(data["hover_text"])
+    if pinned is None:
+        st.caption("Click the map to pin a point: its z and the nearest training image appear here.")
+        return
+    d = mu.shape[1]
+    z = pinned_latent(pinned, axes, d, mu)
+    with torch.inference_mode():
+        image = run.model.decode(z.reshape(1, d))[0]
+    near, dist = analysis.nearest_training_image(image, dataset.train_x)
+    near = int(near[0])
+    values = ", ".join(f"{v:+.3f}" for v in z.tolist()) if d <= 16 else f"{d} values"
+    where = "" if axes is None else f" at ({float(pinned['x']):+.3f}, {float(pinned['y']):+.3f}) on the map"
+    st.markdown(f"**Pinned z** = ({values}){where}")
+    scale = scale_for_width(dataset.image_shape[-1], 140)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    if axes is None:
+        index = int(pinned["index"])
+        label = dataset.class_names[int(dataset.test_y[index])]
+        c1.image(upscale_nearest(image, scale), caption=f"reconstruction of test image #{index} (class {label}), z = μ(x)")
+    else:
+        c1.image(upscale_nearest(image, scale), caption="decoder mean E[x | z] at the pinned z")
+    near_class = f" (class {dataset.class_names[int(dataset.train_y[near])]})" if dataset.has_labels else ""
+    c2.image(upscale_nearest(dataset.train_x[near], scale), caption=f"nearest training image #{near}{near_class}")
+    c3.metric("pixel distance to the nearest training image (L2)", f"{float(dist[0]):.2f}")
+    c3.caption("A small distance means the decoder reproduces a training image; a large one, something new.")
+
+
+def _tile_box(xs, ys) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The region a manifold picture of tiles centred on xs [n] × ys [n] covers: half a step beyond them."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    dx, dy = (xs[-1] - xs[0]) / max(1, len(xs) - 1), (ys[-1] - ys[0]) / max(1, len(ys) - 1)
+    return (xs[0] - dx / 2, xs[-1] + dx / 2), (ys[0] - dy / 2, ys[-1] + dy / 2)
 
 
 def _image_details(run, dataset, index: int, mu, logvar) -> None:
@@ -199,6 +313,21 @@ def _page(run, dataset) -> None:
         overlays["manifold"] = (images, xs, ys)
 
     labels = dataset.test_y[torch.from_numpy(index)]
+    view_id = f"{key}|{method}|{axes}"
+    preview, hover_text = _hover_preview(run, dataset, key, method, axes, ranges, index)
+    stored = st.session_state.get(PINNED_KEY)
+    manifold = overlays.get("manifold")
+    data = map_payload(
+        view_id, points, labels.numpy(), dataset.class_names, index, preview, titles, ranges, hover_text,
+        ellipses=overlays.get("ellipses"),
+        prior_radii=(1, 2, 3) if show_prior else (),
+        manifold_png=None if manifold is None else image_to_png_bytes(image_grid(manifold[0], scale=1, pad=0)),
+        manifold_box=None if manifold is None else _tile_box(manifold[1], manifold[2]),
+        pinned=stored if isinstance(stored, dict) and stored.get("view_id") == view_id else None,
+    )  # fmt: skip
+    _hover_map(run, dataset, data, axes, mu)
+
+    st.subheader("Select images")
     fig = latent_map_figure(
         points, labels, dataset.class_names, index=index, axis_titles=titles, axis_ranges=ranges, **overlays
     )
@@ -207,8 +336,8 @@ def _page(run, dataset) -> None:
         fig, key="latent_map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
         config={"scrollZoom": True},
     )  # fmt: skip
-    st.caption(f"{len(index):,} test images at their posterior mean μ(x); drag to pan, scroll to zoom, "
-               "click a point or use box / lasso from the toolbar.")  # fmt: skip
+    st.caption(f"The same {len(index):,} test images as a plotly chart: drag to pan, scroll to zoom, "
+               "click a point or use box / lasso from the toolbar to see the images.")  # fmt: skip
 
     try:
         selected = selected_dataset_indices(event.selection.points, trace_members)

@@ -36,6 +36,22 @@ def n_values(array) -> int:
     return len(array)
 
 
+def hover_data(at) -> dict:
+    """The data the hover-map component was mounted with."""
+    (element,) = [e for e in at.get("bidi_component") if e.proto.component_name.endswith("latent_map_hover")]
+    return json.loads(element.proto.json)
+
+
+def pin(at, data, **point):
+    """What a click on the map leaves on the server: the pinned point of this view."""
+    at.session_state["latent_map_pinned"] = {"view_id": data["view_id"], "seq": 1, **point}
+    return at.run()
+
+
+def captions(at) -> list[str]:
+    return [img.caption for e in at.get("image") for img in e.proto.imgs] + [c.value for c in at.caption]
+
+
 def metric(at, start):
     return next(m for m in at.metric if m.label.startswith(start))
 
@@ -51,6 +67,31 @@ def test_the_map_is_a_webgl_scatter_with_a_trace_per_class(tiny_runs_dir):
     assert "nats per image" in metric(at, "KL").label
 
 
+def test_the_hover_map_decodes_the_mlp_in_the_browser_and_a_pin_shows_its_z(tiny_runs_dir):
+    at = open_map()
+    data = hover_data(at)
+    assert data["preview"]["kind"] == "mlp" and data["preview"]["dims"] == [0, 1]
+    assert data["n"] == len(load_dataset("digits").test_x)
+    assert [c["name"] for c in data["classes"]] == [str(d) for d in range(10)]
+    assert "Click the map to pin" in " ".join(c.value for c in at.caption)
+
+    at = pin(at, data, x=0.5, y=-1.25, index=None)
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(m.value.startswith("**Pinned z** = (+0.500, -1.250)") for m in at.markdown)
+    assert metric(at, "pixel distance to the nearest training image").value
+    assert any(c.startswith("nearest training image #") for c in captions(at))
+    assert hover_data(at)["pinned"]["x"] == 0.5  # drawn again if the map remounts
+
+
+def test_a_pin_from_another_view_is_ignored(tiny_runs_dir):
+    at = open_map()
+    at.session_state["latent_map_pinned"] = {"view_id": "another model", "x": 1.0, "y": 1.0, "index": None}
+    at.run()
+    assert not at.exception
+    assert not [m for m in at.markdown if "Pinned z" in m.value]
+    assert hover_data(at)["pinned"] is None
+
+
 def test_overlays_add_ellipses_prior_contours_and_a_manifold_picture(tiny_runs_dir):
     at = open_map()
     for key in ("latent_map_ellipses", "latent_map_prior", "latent_map_manifold"):
@@ -61,6 +102,8 @@ def test_overlays_add_ellipses_prior_contours_and_a_manifold_picture(tiny_runs_d
     names = [t.get("name", "") for t in spec["data"][10:]]
     assert any(n.startswith("prior") for n in names) and any(n.startswith("posterior") for n in names)
     assert len(spec["layout"]["images"]) == 1
+    data = hover_data(at)  # the hover map draws the same overlays
+    assert data["prior_radii"] == [1, 2, 3] and data["ellipses"] and data["manifold_png"]
 
 
 def test_one_image_shows_its_numbers(tiny_model_dirs, tiny_runs_dir):
@@ -96,6 +139,13 @@ def test_more_than_two_dims_offer_pca_tsne_and_an_axis_pair(three_d_run):
     projection = at.radio(key="latent_map_projection")
     assert projection.value == "PCA" and len(projection.options) == 3
     assert at.checkbox(key="latent_map_prior").disabled  # a projection has no faithful prior picture
+    data = hover_data(at)
+    assert data["preview"]["kind"] == "nearest" and "not the latent space" in data["hover_text"]
+    # One reconstruction per shown point, as uint8 [H, W, C].
+    assert len(base64.b64decode(data["preview"]["atlas"])) == data["n"] * 8 * 8
+    at = pin(at, data, x=0.0, y=0.0, index=7)
+    assert not at.exception and any("reconstruction of test image #7" in c for c in captions(at))
+    projection = at.radio(key="latent_map_projection")
     projection.set_value("t-SNE").run()
     assert not at.exception and len(map_spec(at)["data"]) == 10
     at.radio(key="latent_map_projection").set_value("two latent dimensions").run()
@@ -108,3 +158,23 @@ def test_more_than_two_dims_offer_pca_tsne_and_an_axis_pair(three_d_run):
     assert len(spec["layout"]["images"]) == 1
     at.selectbox(key="latent_map_dim_y").set_value(0).run()
     assert not at.exception and any("two different" in e.value for e in at.error)
+
+
+@pytest.fixture
+def conv_run(tmp_path, monkeypatch, tiny_model_dirs):
+    model = build_model(ModelConfig(arch="conv", conv_channels=(4, 8), hidden_sizes=(16,), latent_dim=2,
+                                    image_shape=(1, 32, 32)))  # fmt: skip
+    info = dataset_info(load_dataset("shapes"), 0)
+    save_run(tmp_path / "conv", model, train_config=None, dataset_info=info, metrics=empty_metrics())
+    monkeypatch.setenv("VAE_ASSETS_MODELS_DIR", str(tmp_path / "no-assets"))
+    monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path))
+    return tmp_path / "conv"
+
+
+def test_a_conv_model_hovers_over_a_server_decoded_grid(conv_run):
+    at = open_map()
+    preview = hover_data(at)["preview"]
+    n = len(preview["xs"])
+    assert preview["kind"] == "grid" and n == len(preview["ys"]) >= 8 and preview["shape"] == [32, 32, 1]
+    assert len(base64.b64decode(preview["atlas"])) == n * n * 32 * 32
+    assert "decoded on the server" in hover_data(at)["hover_text"]
