@@ -120,9 +120,9 @@ def cmd_train(args, parser) -> int:
 
     from vae_core.data import load_dataset
     from vae_core.models import ModelConfig
-    from vae_core.run_names import unique_run_name
+    from vae_core.run_names import run_dir_for, unique_run_name
     from vae_core.train_config import TrainConfig
-    from vae_core.training_run import new_run_dir, resume_run, train_run
+    from vae_core.training_run import resume_run, train_run
 
     progress = _ProgressBar(quiet=args.quiet)
     stop = threading.Event()
@@ -147,7 +147,7 @@ def cmd_train(args, parser) -> int:
             )
             Path(args.out).mkdir(parents=True, exist_ok=True)
             name = args.name or unique_run_name(args.out, f"{args.model}-{args.arch}-d{args.latent_dim}-{_spec_slug(args.dataset)}")
-            run_dir = new_run_dir(args.out, name)
+            run_dir = run_dir_for(args.out, name)
             result = train_run(model_config, train_config, args.dataset, run_dir, dataset=dataset,
                                callback=progress, stop_event=stop, save_optimizer=not args.no_optimizer_state)
     except KeyboardInterrupt:

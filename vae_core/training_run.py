@@ -11,7 +11,6 @@ import torch
 from vae_core.checkpoint import load_optimizer_state, load_run, save_run
 from vae_core.data import ImageDataset, dataset_info, load_dataset
 from vae_core.models import ModelConfig, build_model
-from vae_core.run_names import run_dir_for
 from vae_core.train_config import TrainConfig
 from vae_core.trainer import MetricsCallback, TrainResult, train
 
@@ -100,7 +99,3 @@ def _save(run_dir, result: TrainResult, train_config: TrainConfig, dataset: Imag
         optimizer_state=result.optimizer_state if save_optimizer else None, name=run_dir.name,
     )
 
-
-def new_run_dir(runs_root: str | Path, name: str) -> Path:
-    """The folder for a run called `name` under `runs_root` (sanitised; refuses names that escape it)."""
-    return run_dir_for(runs_root, name)
