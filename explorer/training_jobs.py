@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.torch_threads import for_training
 from vae_core.analysis import encode_dataset, project_2d
 from vae_core.models import ModelConfig
 from vae_core.run_names import run_dir_for, run_name_taken, sanitize_run_name
@@ -245,6 +246,7 @@ class JobManager:
     # ------------------------------------------------------------------ the training thread
 
     def _run(self, job: _Job) -> None:
+        for_training()
         try:
             self._train(job)
         except Exception as err:  # the thread must end cleanly and say why; the UI shows the message

@@ -24,6 +24,7 @@ from explorer.figures import (
     upscale_nearest,
 )
 from explorer.sidebar import render_sidebar
+from explorer.torch_threads import for_interactive_work
 from vae_core import analysis
 
 HELP = """
@@ -158,6 +159,7 @@ def decode_one(run, z) -> torch.Tensor:
 @st.fragment
 def slider_panel(run, dims: list[int]) -> None:
     """Classic st.slider sliders and the decoded image: a slider release reruns only this part."""
+    for_interactive_work()
     z = list(st.session_state[Z_KEY])
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -192,6 +194,7 @@ def _captions(run) -> None:
 @st.fragment
 def pad_panel(run, dims: list[int]) -> None:
     """The live latent pad: drags redraw in the browser (MLP) or through this fragment (conv decoders)."""
+    for_interactive_work()
     if st.session_state.pop(PAD_RELEASED_KEY, False):
         st.rerun(scope="app")  # a released slider: the rest of the page follows the new z
     key = state.run_key(run)

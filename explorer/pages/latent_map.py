@@ -25,6 +25,7 @@ from explorer.figures import (
     upscale_nearest,
 )
 from explorer.sidebar import render_sidebar
+from explorer.torch_threads import for_interactive_work
 from vae_core import analysis
 from vae_core.decoder_export import export_mlp_decoder
 from vae_core.evaluate import per_image_terms
@@ -167,6 +168,7 @@ def pinned_latent(pinned: dict, axes, d: int, mu) -> torch.Tensor:
 @st.fragment
 def _hover_map(run, dataset, data: dict, axes, mu) -> None:
     """The hover map and the pinned point's details; a click reruns only this part."""
+    for_interactive_work()
     pinned = latent_map_hover(data, key=HOVER_KEY)
     stored = st.session_state.get(PINNED_KEY)
     if pinned is None and isinstance(stored, dict) and stored.get("view_id") == data["view_id"]:

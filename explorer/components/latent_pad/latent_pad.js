@@ -90,9 +90,18 @@ function decodeAndDraw(pad, t0) {
 
 function send(pad, final) {
   pad.seq += 1;
-  pad.inflight = { seq: pad.seq, t0: pad.dirtySince ?? performance.now(), sent: performance.now() };
+  const seq = pad.seq, t0 = pad.dirtySince ?? performance.now();
+  pad.inflight = { seq, t0, sent: performance.now() };
   pad.dirtySince = null;
-  pad.setStateValue("z", { values: pad.z.slice(), seq: pad.seq, final });
+  pad.setStateValue("z", { values: pad.z.slice(), seq, final });
+  // A rerun can be lost (the server restarted it for another event): without this the pad would wait
+  // for the next input event, and a held-still slider would never get its picture.
+  setTimeout(() => {
+    if (pad.inflight?.seq !== seq) return;
+    pad.inflight = null;
+    if (pad.dirtySince === null) pad.dirtySince = t0;
+    send(pad, final);
+  }, STALE_MS);
 }
 
 function scheduleSend(pad) {
@@ -100,7 +109,7 @@ function scheduleSend(pad) {
   pad.raf = requestAnimationFrame(() => {
     pad.raf = 0;
     if (pad.dirtySince === null) return;
-    if (pad.inflight && performance.now() - pad.inflight.sent < STALE_MS) return; // the answer resends
+    if (pad.inflight) return; // the answer (or its time-out in send) sends the latest z
     send(pad, false);
   });
 }
