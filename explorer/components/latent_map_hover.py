@@ -10,6 +10,9 @@ as the cursor moves, the image for the point under it, from one of three preview
 
 A click pins the point: the component draws a marker and sets its state "pinned" to
 {"view_id", "x", "y", "index"}, which `latent_map_hover` returns while the view is the same.
+With a grid preview, each zoom or pan sets the state "view_box" to {"view_id", "x": [x0, x1],
+"y": [y0, y1]}, the visible part of the plane; `requested_view_box` reads it and `with_preview`
+swaps in a grid decoded over it.
 """
 from __future__ import annotations
 
@@ -126,9 +129,38 @@ def map_payload(
     return data
 
 
+def with_preview(data: dict, preview: dict, hover_text: str) -> dict:
+    """`data` with another preview (a grid over the zoomed view); only the preview changes in the browser."""
+    if preview.get("kind") not in PREVIEW_KINDS:
+        raise ValueError(f"latent map: preview kind must be one of {PREVIEW_KINDS}, got {preview.get('kind')!r}")
+    swapped = {**data, "preview": preview, "hover_text": hover_text}
+    digest = hashlib.sha256(data["data_id"].encode())
+    digest.update(hashlib.sha256(json.dumps(preview, sort_keys=True).encode()).digest())
+    swapped["data_id"] = digest.hexdigest()[:16]
+    return swapped
+
+
+def requested_view_box(component_state, view_id: str):
+    """The visible box ((x0, x1), (y0, y1)) the browser last reported for this view, or None.
+
+    The values come from the browser, so anything but finite, ordered, sensibly sized ranges is ignored."""
+    box = component_state.get("view_box") if component_state is not None else None
+    if not isinstance(box, dict) or box.get("view_id") != view_id:
+        return None
+    try:
+        (x0, x1), (y0, y1) = ([float(v) for v in box[axis]] for axis in ("x", "y"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    ranges = ((x0, x1), (y0, y1))
+    if not all(np.isfinite([x0, x1, y0, y1])) or any(not 1e-6 < hi - lo < 1e6 for lo, hi in ranges):
+        return None
+    return ranges
+
+
 def latent_map_hover(data: dict, *, key: str, height: int | str = "content") -> dict | None:
     """Mount the map; returns the pinned point {"view_id", "x", "y", "index"} of this view, or None."""
-    result = _component(key=key, data=data, height=height, default={"pinned": None}, on_pinned_change=lambda: None)
+    result = _component(key=key, data=data, height=height, default={"pinned": None, "view_box": None},
+                        on_pinned_change=lambda: None, on_view_box_change=lambda: None)
     pinned = getattr(result, "pinned", None) if result is not None else None
     if isinstance(pinned, dict) and pinned.get("view_id") == data["view_id"]:
         return pinned

@@ -1,4 +1,5 @@
 """The latent map's hover preview and click-to-pin in real Chromium, on the default 2-D MLP VAE."""
+import json
 import re
 import time
 
@@ -95,3 +96,33 @@ def test_after_pca_hovering_shows_the_nearest_points_reconstruction_and_says_so(
     assert re.match(r"nearest test image #\d+ \(class \d\): its reconstruction",
                     page.locator('[data-testid="latent-map-readout"]').inner_text())  # fmt: skip
     assert "PCA" in note.inner_text()
+
+
+def test_a_conv_models_hover_grid_is_decoded_again_over_the_zoomed_view(page, app_url):
+    page.goto(f"{app_url}/latent_map")
+    wait_for_app(page)
+    page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Model", exact=True).click()
+    page.get_by_role("option", name=re.compile("vae-conv-10d-shapes")).click()
+    wait_for_app(page)
+    page.get_by_test_id("stRadioGroup").get_by_text("two latent dimensions", exact=True).click()
+    page.locator(".lmh-note").filter(has_text="grid decoded on the server over the initial view").wait_for(timeout=60_000)
+    overlay, box = open_map(page)
+    root = page.locator('[data-testid="latent-map-hover"]')
+    x0, x1, y0, y1 = json.loads(root.get_attribute("data-grid-box"))
+
+    # Zoom in around the centre: the server sends a grid over the smaller visible box.
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
+    for _ in range(4):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(50)
+    zoomed = poll(lambda: json.loads(root.get_attribute("data-grid-box")), lambda b: b[1] - b[0] < 0.5 * (x1 - x0), 60)
+    assert zoomed[1] - zoomed[0] < 0.5 * (x1 - x0) and zoomed[3] - zoomed[2] < 0.5 * (y1 - y0), zoomed
+    assert x0 < zoomed[0] < zoomed[1] < x1 and y0 < zoomed[2] < zoomed[3] < y1
+    page.locator(".lmh-note").filter(has_text="the part of the map in view").wait_for(timeout=30_000)
+
+    # Hovering now reads the finer grid: the cell named lies inside the zoomed box.
+    hover(page, box, 0.4, 0.6, int(root.get_attribute("data-hover-count") or 0))
+    text = page.locator('[data-testid="latent-map-readout"]').inner_text()
+    cell = [float(v) for v in re.search(r"grid cell ([-+\d.]+), ([-+\d.]+)", text).groups()]
+    assert zoomed[0] - 0.01 <= cell[0] <= zoomed[1] + 0.01 and zoomed[2] - 0.01 <= cell[1] <= zoomed[3] + 0.01, (text, zoomed)  # shown to 2 decimals
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,11 +1,16 @@
 // Latent map with hover-to-decode: a canvas scatter (legend, wheel zoom, drag pan) and a preview of the
 // image under the cursor. Preview kinds: "mlp" (decode in the browser with mlpDecode, prepended from
 // latent_pad/mlp_decode.js), "grid" (nearest cell of a server-decoded grid), "nearest" (nearest point's
-// image). A click pins the point and sends it to the server as the state "pinned".
+// image). A click pins the point and sends it to the server as the state "pinned". With a grid, the
+// visible part of the plane is sent as the state "view_box" after each zoom or pan, and the server
+// answers with a grid decoded over it, so zooming in gives finer previews.
 
 const PAD = { left: 52, right: 10, top: 10, bottom: 40 };
 const POINT_RADIUS = 2.6;
 const INSTANCES = new WeakMap(); // root element -> instance state, kept across reruns
+// Per hover preview drawn, ms from the pointer event to the frame that shows it (benchmarks read it).
+const HOVER_TIMINGS = window.__latentMapHoverTimings || (window.__latentMapHoverTimings = []);
+const VIEW_REPORT_MS = 250; // a zoom or pan that has been still this long asks for a grid over the view
 
 function bytesFromBase64(b64) {
   const bin = atob(b64);
@@ -65,6 +70,7 @@ function loadData(inst, data) {
   }
   inst.note.textContent = data.hover_text || "";
   inst.dataId = data.data_id;
+  inst.root.dataset.gridBox = p.kind === "grid" ? JSON.stringify([p.xs[0], p.xs[p.xs.length - 1], p.ys[0], p.ys[p.ys.length - 1]]) : "";
   buildLegend(inst);
 }
 
@@ -317,6 +323,17 @@ function previewAt(inst, x, y) {
            text: `nearest test image #${inst.index[k]} (class ${label ? label.name : "?"}): its reconstruction` };
 }
 
+// The plane's visible box, sent once the view has been still for VIEW_REPORT_MS (grid previews only).
+function reportView(inst) {
+  clearTimeout(inst.viewTimer);
+  if (inst.preview?.kind !== "grid") return;
+  inst.viewTimer = setTimeout(() => {
+    const b = plotBox(inst);
+    const [x0, y0] = toData(inst, b.l, b.t + b.h), [x1, y1] = toData(inst, b.l + b.w, b.t);
+    inst.setStateValue("view_box", { view_id: inst.viewId, x: [x0, x1], y: [y0, y1] });
+  }, VIEW_REPORT_MS);
+}
+
 function showHover(inst) {
   inst.frame = 0;
   const pos = inst.pendingHover;
@@ -332,6 +349,10 @@ function showHover(inst) {
   inst.hoverCount += 1;
   inst.root.dataset.hoverCount = String(inst.hoverCount);
   inst.root.dataset.lastDecodeMs = (performance.now() - t0).toFixed(2);
+  // This runs in a requestAnimationFrame callback, so the frame painted next shows the preview: the
+  // same end point as the latent pad's timings (a rAF after its synchronous draw).
+  HOVER_TIMINGS.push(performance.now() - pos[2]);
+  if (HOVER_TIMINGS.length > 5000) HOVER_TIMINGS.splice(0, HOVER_TIMINGS.length - 5000);
 }
 
 function showPinned(inst) {
@@ -371,14 +392,17 @@ function listen(inst) {
       }
       if (!insidePlot(inst, px, py)) return;
       // Coalesce to one preview per animation frame; the latest position wins.
-      inst.pendingHover = [px, py];
+      // The oldest event a preview answers starts its clock.
+      inst.pendingHover = [px, py, inst.frame && inst.pendingHover ? inst.pendingHover[2] : e.timeStamp];
       if (!inst.frame) inst.frame = requestAnimationFrame(() => showHover(inst));
     }),
     on(o, "pointerup", (e) => {
       const [px, py] = eventPos(inst, e);
       const wasClick = down && !down.moved;
+      const panned = down && down.moved;
       down = null;
       o.classList.remove("panning");
+      if (panned) reportView(inst);
       if (!wasClick || !insidePlot(inst, px, py)) return;
       const [x, y] = toData(inst, px, py);
       const shown = previewAt(inst, x, y);
@@ -389,7 +413,7 @@ function listen(inst) {
       inst.setStateValue("pinned", inst.pinned);
     }),
     on(o, "pointerleave", () => { inst.hoverPoint = null; drawOverlay(inst); }),
-    on(o, "dblclick", () => { fitView(inst); drawMap(inst); }),
+    on(o, "dblclick", () => { fitView(inst); drawMap(inst); reportView(inst); }),
     on(o, "wheel", (e) => {
       e.preventDefault();
       const [px, py] = eventPos(inst, e);
@@ -399,11 +423,16 @@ function listen(inst) {
       // Keep the data point under the cursor where it is.
       inst.view = { s, cx: x - (x - v.cx) * (v.s / s), cy: y - (y - v.cy) * (v.s / s) };
       drawMap(inst);
+      reportView(inst);
     }, { passive: false }),
   ];
   const ro = new ResizeObserver(() => { if (resize(inst)) drawMap(inst); });
   ro.observe(inst.stack);
-  return () => { offs.forEach((off) => off()); ro.disconnect(); if (inst.frame) cancelAnimationFrame(inst.frame); inst.frame = 0; };
+  return () => {
+    offs.forEach((off) => off()); ro.disconnect(); clearTimeout(inst.viewTimer);
+    if (inst.frame) cancelAnimationFrame(inst.frame);
+    inst.frame = 0;
+  };
 }
 
 function createInstance(root) {
@@ -412,7 +441,7 @@ function createInstance(root) {
     root, legend: q(".lmh-legend"), stack: q(".lmh-stack"), map: q(".lmh-map"), overlay: q(".lmh-overlay"),
     previewCanvas: q(".lmh-preview"), readout: q(".lmh-readout"), note: q(".lmh-note"),
     pinnedCanvas: q(".lmh-pinned"), pinnedReadout: q(".lmh-pinned-readout"),
-    scratch: document.createElement("canvas"), hidden: new Set(), hoverCount: 0, frame: 0,
+    scratch: document.createElement("canvas"), hidden: new Set(), hoverCount: 0, frame: 0, viewTimer: 0,
     dataId: null, viewId: null, view: null, width: 0, height: 0, pinned: null, hoverPoint: null,
   };
 }
