@@ -9,12 +9,12 @@ import io
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from vae_core.data.limits import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE
+from vae_core.data.limits import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_UPLOAD_FILE_MB
 
 MB = 1024 * 1024
-MAX_IMAGE_BYTES = 50 * MB  # the app's upload limit (.streamlit/config.toml maxUploadSize)
+MAX_IMAGE_BYTES = MAX_UPLOAD_FILE_MB * MB  # the app's upload limit too; decoding is bounded by the pixel caps
 IMAGE_FORMATS = ["PNG", "JPEG"]
 PREVIEW_SIDE = 256
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
@@ -37,7 +37,9 @@ def _open(data: bytes, name: str) -> Image.Image:
         head = data[:64].lstrip()
         looks_text = bool(head) and all(32 <= b < 127 or b in (9, 10, 13) for b in head)
         hint = " It looks like a text file renamed to .png or .jpg." if looks_text else ""
-        raise ValueError(f"{name}: not a PNG or JPEG image ({err}).{hint}") from None
+        # PIL's "cannot identify image file <_io.BytesIO object at 0x...>" tells a user nothing more.
+        detail = "" if isinstance(err, UnidentifiedImageError) else f" ({err})"
+        raise ValueError(f"{name}: not a PNG or JPEG image{detail}.{hint}") from None
 
 
 def _to_rgb_or_grey(image: Image.Image, steps: list[str]) -> Image.Image:

@@ -2,6 +2,7 @@
 
 Names, sizes and pickles are checked in memory, then the run is fully loaded from a private temp
 folder; only then is it moved into runs_root, atomically. Nothing is ever unpickled.
+The CLI's `import` hands over a .zip or run folder on disk the same way (read_run_source).
 """
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ from vae_core.checkpoint import (
     max_bytes,
     parse_json,
 )
+from vae_core.data.limits import MAX_UPLOAD_FILE_MB
 from vae_core.run_names import run_dir_for, sanitize_run_name, unique_run_name
 
-MAX_ZIP_BYTES = 100 * MB
+MAX_ZIP_BYTES = MAX_UPLOAD_FILE_MB * MB  # the app's uploader has the same cap (.streamlit/config.toml)
 MAX_UPLOAD_BYTES = 200 * MB  # all run files together, uncompressed
 MAX_ZIP_ENTRIES = 64
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar")
@@ -41,6 +43,12 @@ EXPECTED = f"{CONFIG_FILE} and {WEIGHTS_FILE} (optionally {METRICS_FILE}, {OPTIM
 def _refuse_pickle_name(name: str) -> None:
     if name.lower().endswith(PICKLE_SUFFIXES):
         raise ValueError(f"upload: '{name}' is a PyTorch/pickle file; {EXPORT_HINT}")
+
+
+def _check_loose_name(name: str) -> None:
+    _refuse_pickle_name(name)
+    if name not in RUN_FILES and not name.lower().endswith(".zip"):
+        raise ValueError(f"upload: unexpected file '{name}'; a run upload holds only {EXPECTED}, or one .zip of them")
 
 
 def _check_run_files(files: dict[str, bytes]) -> None:
@@ -147,18 +155,53 @@ def read_upload(files: dict[str, bytes]) -> dict[str, bytes]:
     if not files:
         raise ValueError(f"upload: no files; upload {EXPECTED}, or one .zip holding them")
     for name in files:
-        _refuse_pickle_name(name)
+        _check_loose_name(name)
     zips = [n for n in files if n.lower().endswith(".zip")]
     if zips:
         if len(files) != 1:
             raise ValueError("upload: upload either one .zip or the loose run files, not both")
         return _read_zip(zips[0], files[zips[0]])
-    for name in files:
-        if name not in RUN_FILES:
-            raise ValueError(f"upload: unexpected file '{name}'; a run upload holds only {EXPECTED}")
     run_files = dict(files)
     _check_run_files(run_files)
     return run_files
+
+
+def _read_file(path: Path, cap: int) -> bytes:
+    """A file's bytes, refused from its size before reading when over `cap`."""
+    if not path.is_file():
+        raise ValueError(f"upload: {path} is not a regular file")
+    try:
+        size = path.stat().st_size
+        if size > cap:
+            raise ValueError(f"upload: {path.name} is {size / MB:.1f} MB, over the {cap / MB:.0f} MB limit")
+        with open(path, "rb") as f:
+            data = f.read(cap + 1)  # the file may grow meanwhile; never read past the cap
+    except OSError as e:
+        raise ValueError(f"upload: {path} cannot be read ({e.strerror})") from None
+    if len(data) > cap:
+        raise ValueError(f"upload: {path.name} is over the {cap / MB:.0f} MB limit")
+    return data
+
+
+def read_run_source(path: str | Path) -> dict[str, bytes]:
+    """{file name: bytes} of a run on disk, ready for import_uploaded_run: one .zip, or a folder's run files.
+
+    Names are checked before any byte is read, so a pickle or an oversized file is never opened."""
+    path = Path(path)
+    if path.is_dir():
+        # Hidden entries are Finder's .DS_Store and editors' swap files, not run files.
+        entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+        for entry in entries:
+            _check_loose_name(entry.name)
+            if entry.name.lower().endswith(".zip"):
+                raise ValueError(f"upload: {entry} is a .zip inside a run folder; import the .zip itself")
+        if not entries:
+            raise ValueError(f"upload: folder {path} is empty; expected {EXPECTED}")
+        return {entry.name: _read_file(entry, max_bytes(entry.name)) for entry in entries}
+    if not path.exists():
+        raise ValueError(f"upload: {path} does not exist; expected a .zip of a run, or a folder holding {EXPECTED}")
+    _check_loose_name(path.name)
+    return {path.name: _read_file(path, MAX_ZIP_BYTES if path.name not in RUN_FILES else max_bytes(path.name))}
 
 
 def validate_uploaded_run(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -199,6 +242,8 @@ def import_uploaded_run(files: dict[str, bytes], runs_root: str | Path, name: st
     config = parse_json(run_files[CONFIG_FILE], CONFIG_FILE)
     base = base or _default_name(files, config)
     runs_root = Path(runs_root)
+    if runs_root.exists() and not runs_root.is_dir():
+        raise ValueError(f"upload: the runs folder {runs_root} is a file, not a folder")
     for _ in range(20):
         final = unique_run_name(runs_root, base)
         run_dir = run_dir_for(runs_root, final)

@@ -1,12 +1,11 @@
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from tests.hostile_files import IMAGE_CONVERSIONS, IMAGE_FAULTS, expected_model_input, png_declaring
 from vae_core.image_input import load_user_image, suggest_invert
 
 
@@ -35,59 +34,31 @@ def test_colour_jpeg_becomes_grey_or_rgb():
     assert rgb.shape == (3, 8, 8) and rgb[0].mean() > 0.9 and rgb[1].mean() < 0.1
 
 
-def test_text_file_named_png_is_refused():
-    with pytest.raises(ValueError, match="not a PNG or JPEG.*text file"):
-        load_user_image(b"hello, this is not an image\n", (1, 28, 28), name="digit.png")
+@pytest.mark.parametrize("case", IMAGE_FAULTS, ids=IMAGE_FAULTS.keys())
+def test_bad_image_is_refused_with_its_name(case):
+    name, data, message = IMAGE_FAULTS[case]
+    with pytest.raises(ValueError, match=message) as refused:
+        load_user_image(data, (1, 28, 28), name=name)
+    assert "\n" not in str(refused.value)
 
 
-def test_empty_file_is_refused():
-    with pytest.raises(ValueError, match="empty \\(0 bytes\\)"):
-        load_user_image(b"", (1, 28, 28))
+def test_a_decompression_bomb_is_small_on_disk():
+    assert len(IMAGE_FAULTS["bomb-20000x20000"][1]) < 1000
 
 
-def test_other_formats_are_refused():
-    with pytest.raises(ValueError, match="not a PNG or JPEG"):
-        load_user_image(encode(Image.new("L", (8, 8)), "GIF"), (1, 8, 8))
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG that declares a huge size but holds one tiny compressed row: a decompression bomb."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("conversion", IMAGE_CONVERSIONS, ids=lambda c: c.id)
+def test_odd_modes_become_the_pixels_a_viewer_shows(conversion, channels):
+    """16-bit scaled (not clipped), palettes expanded, transparency on white, CMYK to RGB, EXIF upright."""
+    x, info = load_user_image(conversion.data, (channels, 8, 8), name=conversion.name)
+    assert (x - expected_model_input(conversion.shown, channels)).abs().max() <= conversion.tolerance
+    assert not conversion.step or any(step.startswith(conversion.step) for step in info["steps"])
 
 
 @pytest.mark.parametrize("size", [(5000, 10), (20000, 20000), (100_000, 100_000)])
 def test_declared_size_over_the_cap_is_refused_before_decoding(size):
     with pytest.raises(ValueError, match="declares|more than"):
-        load_user_image(_png_header_only(*size), (1, 28, 28))
-
-
-def test_sixteen_bit_png_is_scaled_not_clipped():
-    pixels = np.full((10, 10), 32768, dtype=np.uint16)
-    data = encode(Image.fromarray(pixels))
-    x, info = load_user_image(data, (1, 10, 10))
-    assert abs(float(x.mean()) - 0.5) < 0.01  # clipping would give 1.0
-    assert any("16-bit" in s for s in info["steps"])
-
-
-def test_palette_and_rgba_are_flattened():
-    palette = Image.new("P", (8, 8), 0)
-    palette.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
-    palette.putpixel((0, 0), 1)
-    x, _ = load_user_image(encode(palette), (1, 8, 8))
-    assert x[0, 0, 0] == 1.0 and x[0, 1, 1] == 0.0
-    rgba = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
-    x, info = load_user_image(encode(rgba), (1, 8, 8))
-    assert x.min() == 1.0 and "transparent pixels filled with white" in info["steps"]
-
-
-def test_cmyk_jpeg_is_converted():
-    x, info = load_user_image(encode(Image.new("CMYK", (8, 8), (0, 0, 0, 0)), "JPEG"), (3, 8, 8))
-    assert x.shape == (3, 8, 8) and x.mean() > 0.9  # no ink is white
-    assert "CMYK converted to RGB" in info["steps"]
+        load_user_image(png_declaring(*size), (1, 28, 28))
 
 
 def test_exif_rotation_is_applied():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from vae_core.data.dataset import ImageDataset
 from vae_core.data.limits import MAX_IMAGE_PIXELS, check_image_block
@@ -73,7 +73,8 @@ def _read_image(file: Path) -> np.ndarray:
     try:
         image = Image.open(file, formats=IMAGE_FORMATS)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise ValueError(f"folder: {file} could not be read as a PNG or JPEG image ({err})") from None
+        detail = "" if isinstance(err, UnidentifiedImageError) else f" ({err})"  # PIL's would repeat the path
+        raise ValueError(f"folder: {file} could not be read as a PNG or JPEG image{detail}") from None
     with image:
         w, h = image.size
         # Only the header has been read so far, so a small file cannot expand to gigabytes.
