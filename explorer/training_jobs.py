@@ -22,7 +22,7 @@ import torch
 from explorer.torch_threads import for_training
 from vae_core.analysis import encode_dataset, project_2d
 from vae_core.models import ModelConfig
-from vae_core.run_names import run_dir_for, run_name_taken, sanitize_run_name
+from vae_core.run_names import RunNameClaim, claim_run_name, sanitize_run_name
 from vae_core.train_config import TrainConfig
 from vae_core.trainer import thin_steps
 from vae_core.training_run import train_run
@@ -120,6 +120,7 @@ class _Job:
     model_config: ModelConfig
     train_config: TrainConfig
     max_latent_points: int
+    claim: RunNameClaim  # held from submit until the run is saved or the job ends without one
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop_event: threading.Event = field(default_factory=threading.Event)
     state: str = WAITING
@@ -163,19 +164,17 @@ class JobManager:
     def submit(self, model_config: ModelConfig, train_config: TrainConfig, dataset_spec: str, run_name: str) -> str:
         """Queue a job and start it if a slot is free; returns its id.
 
-        Raises ValueError (naming 'run name') when the name is invalid, already saved, or taken by a
-        job that has not failed."""
+        Raises ValueError (naming 'run name') when the name is invalid, already saved, or held by a
+        job of this or another server that has not ended."""
         name = sanitize_run_name(run_name)
+        # The claim, not a look at the folder, reserves the name: another server process or the CLI
+        # may be picking the same one at this moment.
+        claim = claim_run_name(self.runs_root, name)
         with self._lock:
-            if run_name_taken(self.runs_root, name) or any(
-                j.name == name and j.state not in (FAILED, CANCELLED) for j in self._jobs.values()
-            ):
-                raise ValueError(f"run name {name!r}: a run with this name already exists; pick another name")
-            run_dir = run_dir_for(self.runs_root, name)
             job_id = f"job-{next(self._ids)}"
             self._forget_old_jobs()
-            self._jobs[job_id] = _Job(job_id, name, run_dir, dataset_spec, model_config, train_config,
-                                      self.max_latent_points)
+            self._jobs[job_id] = _Job(job_id, name, claim.run_dir, dataset_spec, model_config, train_config,
+                                      self.max_latent_points, claim)
             self._queue.append(job_id)
             self._start_ready()
         return job_id
@@ -187,6 +186,7 @@ class JobManager:
             if job_id in self._queue:
                 self._queue.remove(job_id)
                 job.update(state=CANCELLED, message="cancelled before it started; nothing was saved", ended_at=time.time())
+                job.claim.release()
                 job.finished.set()
                 return
         job.stop_event.set()
@@ -238,6 +238,7 @@ class JobManager:
             del self._jobs[job_id]
 
     def _finish(self, job: _Job) -> None:
+        job.claim.release()
         with self._lock:
             self._running.discard(job.id)
             self._start_ready()
@@ -263,14 +264,15 @@ class JobManager:
             # A fixed subset of the test set, encoded at every epoch end, replays how the map formed.
             n_points = min(job.max_latent_points, dataset.test_x.shape[0])
             order = torch.randperm(dataset.test_x.shape[0], generator=torch.Generator().manual_seed(0))[:n_points]
-            probe.update(model=model, x=dataset.test_x[order])
+            # A conditional model encodes q(z | x, y), so its probe images keep their labels.
+            probe.update(model=model, x=dataset.test_x[order], y=dataset.test_y[order] if model.is_conditional else None)
             job.update(labels=dataset.test_y[order].numpy().copy(), class_names=list(dataset.class_names),
                        model_config=model.config, state=RUNNING, message="training")
-            self._add_snapshot(job, model, probe["x"], 0.0)
+            self._add_snapshot(job, model, probe["x"], 0.0, probe["y"])
 
         def callback(record: dict) -> None:
             if record["kind"] == "epoch":
-                self._add_snapshot(job, probe["model"], probe["x"], float(record["epoch"]))
+                self._add_snapshot(job, probe["model"], probe["x"], float(record["epoch"]), probe["y"])
             with job.lock:
                 if record["kind"] == "step":
                     job.steps.append(record)
@@ -280,16 +282,16 @@ class JobManager:
                     job.history.append(record)
 
         result = train_run(job.model_config, train_config, job.dataset_spec, job.run_dir, data_dir=self.data_dir,
-                           callback=callback, stop_event=job.stop_event, on_start=on_start)
+                           callback=callback, stop_event=job.stop_event, on_start=on_start, claim=job.claim)
         status = result.status
         job.update(state=status["state"], message=status["message"], saved=True, ended_at=time.time())
 
     @staticmethod
-    def _add_snapshot(job: _Job, model, probe_x: torch.Tensor, epoch: float) -> None:
+    def _add_snapshot(job: _Job, model, probe_x: torch.Tensor, epoch: float, probe_y: torch.Tensor | None) -> None:
         was_training = model.training
         model.eval()
         try:
-            mu, _ = encode_dataset(model, probe_x)
+            mu, _ = encode_dataset(model, probe_x, y=probe_y)
         finally:
             model.train(was_training)
         if not torch.isfinite(mu).all():

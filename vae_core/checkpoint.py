@@ -4,7 +4,8 @@ A run is one folder: model.safetensors, config.json, metrics.json and optionally
 optimizer.safetensors (docs/INTERFACES.md). Nothing is ever unpickled.
 
 Atomic save (a SIGKILL at any moment leaves the previous complete run or the new one):
-  1. write every file into a fresh hidden sibling `.<name>.tmp-<hex>`, fsync files and folder;
+  1. write every file into a fresh hidden sibling `.<name>.tmp-<hex>`, config.json last, fsync files
+     and folder (config.json names the weights' sha256, so once it parses every other file is whole);
   2. if `<name>` exists, rename it to `.<name>.old-<hex>`;
   3. rename the temp folder to `<name>` and fsync the parent;
   4. delete the old folder.
@@ -35,7 +36,7 @@ from safetensors.torch import load as safetensors_from_bytes  # parses bytes; ne
 import torch
 
 from vae_core.models import AE, VAE, ModelConfig, build_model
-from vae_core.run_names import TEMP_SIBLING_RE, sanitize_run_name
+from vae_core.run_names import TEMP_SIBLING_RE, RunNameTaken, claim_run_name, sanitize_run_name
 from vae_core.train_config import TrainConfig
 
 FORMAT_VERSION = 1
@@ -108,6 +109,10 @@ def parse_json(data: bytes, file_name: str) -> object:
         raise ValueError(f"{file_name} is not text (not UTF-8), so it cannot be JSON") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{file_name} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except RecursionError:
+        raise ValueError(f"{file_name} nests lists or objects too deeply to be a run file") from None
+    except ValueError as e:  # e.g. an integer with more digits than Python will convert
+        raise ValueError(f"{file_name} is not valid JSON ({e})") from None
 
 
 def validate_dataset_info(info: object, image_shape: tuple[int, ...], where: str = "config.json: dataset") -> dict:
@@ -415,8 +420,11 @@ def _load(run_dir: Path, device: str | torch.device) -> Run:
         )
     model_config = ModelConfig.from_dict(config["model"])
     train = config["train"]
+    # Shapes are compared on the meta device first: a config.json asking for huge layers must not
+    # make us allocate gigabytes before we notice the weights (at most MAX_WEIGHTS_BYTES) do not fit.
+    with torch.device("meta"):
+        _check_weights_fit(build_model(model_config), tensors)
     model = build_model(model_config)
-    _check_weights_fit(model, tensors)
     model.load_state_dict(tensors, strict=True)
     model.to(device).eval()
     return Run(
@@ -540,9 +548,23 @@ def _check_replaceable(run_dir: Path) -> None:
 def install_run_folder(run_dir: Path, files: dict[str, bytes], replace: bool = True) -> None:
     """Atomically make `run_dir` hold exactly `files` (see the module docstring).
 
-    With replace=False an existing `run_dir` raises FileExistsError and nothing is left behind."""
+    With replace=False the name is claimed for the length of the save (run_names.claim_run_name), so a
+    name a training session holds is never taken; an existing `run_dir` or a claimed name raises
+    FileExistsError and nothing is left behind. With replace=True the caller should hold the claim."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    if replace:
+        _swap_in(run_dir, files, replace=True)
+        return
+    try:
+        claim = claim_run_name(run_dir.parent, run_dir.name)
+    except RunNameTaken:
+        raise FileExistsError(f"{run_dir} already exists or is being trained") from None
+    with claim:
+        _swap_in(run_dir, files, replace=False)
+
+
+def _swap_in(run_dir: Path, files: dict[str, bytes], replace: bool) -> None:
     parent = run_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
     if not replace and (run_dir.exists() or run_dir.is_symlink() or _siblings(run_dir)):
         raise FileExistsError(f"{run_dir} already exists")
     _restore_if_missing(run_dir)  # before deleting leftovers: they may hold the only complete copy
@@ -552,8 +574,8 @@ def install_run_folder(run_dir: Path, files: dict[str, bytes], replace: bool = T
     tmp = parent / f".{run_dir.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        for name, data in files.items():
-            _write_synced(tmp / name, data)
+        for name in sorted(files, key=lambda n: n == CONFIG_FILE):  # config.json last: see the module docstring
+            _write_synced(tmp / name, files[name])
         _fsync_dir(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -565,7 +587,14 @@ def install_run_folder(run_dir: Path, files: dict[str, bytes], replace: bool = T
     if run_dir.exists():
         old = parent / f".{run_dir.name}.old-{secrets.token_hex(4)}"
         os.rename(run_dir, old)
-    os.rename(tmp, run_dir)
+    try:
+        os.rename(tmp, run_dir)
+    except OSError:
+        # Only a writer that does not hold the claim can get here, by creating `run_dir` meanwhile.
+        shutil.rmtree(tmp, ignore_errors=True)
+        if run_dir.exists():
+            raise FileExistsError(f"{run_dir} already exists") from None
+        raise
     _fsync_dir(parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -1,6 +1,10 @@
-"""Train a model from configs and save it as a run folder: the one path the CLI and the app share."""
+"""Train a model from configs and save it as a run folder: the one path the CLI and the app share.
+
+A session holds the claim on its run name (run_names.claim_run_name) from before training until
+the run is saved, so two sessions never train into the same folder."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -8,9 +12,11 @@ from typing import Callable
 
 import torch
 
+from vae_core import distributed
 from vae_core.checkpoint import load_optimizer_state, load_run, save_run
 from vae_core.data import ImageDataset, dataset_info, load_dataset
 from vae_core.models import ModelConfig, build_model
+from vae_core.run_names import RunNameClaim, claim_run_name
 from vae_core.train_config import TrainConfig
 from vae_core.trainer import MetricsCallback, TrainResult, train
 
@@ -48,6 +54,7 @@ def train_run(
     dataset: ImageDataset | None = None,
     save_optimizer: bool = True,
     on_start: Callable[[torch.nn.Module, ImageDataset], None] | None = None,
+    claim: RunNameClaim | None = None,
 ) -> TrainResult:
     """Build, train and save a new run into `run_dir` (a folder made by run_names.run_dir_for).
 
@@ -55,14 +62,27 @@ def train_run(
     stops early; a diverged run keeps its last finite weights. Without `save_optimizer` the run
     is smaller (shipped assets) but cannot be resumed with its optimizer state. `on_start` sees the
     built model and the dataset before the first step (the app snapshots latent maps with them).
+    Pass the `claim` on the run's name if the caller took it already (a queued job); otherwise the
+    name is claimed here, and a name that is taken raises RunNameTaken before any work is done.
     """
-    dataset = dataset or load_dataset(dataset_spec, data_dir=data_dir, seed=train_config.seed)
-    model_config = replace(model_config, image_shape=dataset.image_shape)
-    model = build_seeded_model(model_config, train_config.seed)
-    if on_start is not None:
-        on_start(model, dataset)
-    result = train(model, dataset, train_config, callback=callback, stop_event=stop_event)
-    _save(run_dir, result, train_config, dataset, save_optimizer)
+    run_dir = Path(run_dir)
+    if claim is not None and (claim.name != run_dir.name or claim.root.resolve() != run_dir.parent.resolve()):
+        raise ValueError(f"run folder {run_dir} is not the one claimed ({claim.run_dir})")
+    # Under torchrun only rank 0 writes the run folder, so only it claims the name.
+    own_claim = claim is None and distributed.is_main_process()
+    if own_claim:
+        claim = claim_run_name(run_dir.parent, run_dir.name)
+    try:
+        dataset = dataset or load_dataset(dataset_spec, data_dir=data_dir, seed=train_config.seed)
+        model_config = replace(model_config, image_shape=dataset.image_shape)
+        model = build_seeded_model(model_config, train_config.seed)
+        if on_start is not None:
+            on_start(model, dataset)
+        result = train(model, dataset, train_config, callback=callback, stop_event=stop_event)
+        _save(run_dir, result, train_config, dataset, save_optimizer)
+    finally:
+        if own_claim:
+            claim.release()
     return result
 
 
@@ -75,23 +95,31 @@ def resume_run(
     callback: MetricsCallback | None = None,
     stop_event: threading.Event | None = None,
 ) -> TrainResult:
-    """Continue a saved run in place from its last finished epoch, with its optimizer state."""
-    run = load_run(run_dir)
-    if run.train_config is None:
-        raise ValueError(f"{run_dir}: this run has no training config, so it cannot be resumed")
-    train_config = replace(run.train_config, epochs=epochs or run.train_config.epochs, time_limit=time_limit)
-    dataset = load_dataset(run.dataset_info["spec"], data_dir=data_dir, seed=int(run.dataset_info.get("seed", train_config.seed)))
-    check_dataset_fits(run.model_config, dataset)
-    run.model.train()
-    result = train(
-        run.model, dataset, train_config, callback=callback, stop_event=stop_event,
-        optimizer_state=load_optimizer_state(run_dir), previous_metrics=run.metrics,
-    )
-    _save(run_dir, result, train_config, dataset)
+    """Continue a saved run in place from where it stopped, with its optimizer state.
+
+    The run's name is claimed meanwhile: resuming a run another session is training raises RunNameTaken."""
+    run_dir = Path(run_dir)
+    claim = claim_run_name(run_dir.parent, run_dir.name, new=False) if distributed.is_main_process() else None
+    with claim or contextlib.nullcontext():
+        run = load_run(run_dir)
+        if run.train_config is None:
+            raise ValueError(f"{run_dir}: this run has no training config, so it cannot be resumed")
+        train_config = replace(run.train_config, epochs=epochs or run.train_config.epochs, time_limit=time_limit)
+        dataset = load_dataset(run.dataset_info["spec"], data_dir=data_dir,
+                               seed=int(run.dataset_info.get("seed", train_config.seed)))
+        check_dataset_fits(run.model_config, dataset)
+        run.model.train()
+        result = train(
+            run.model, dataset, train_config, callback=callback, stop_event=stop_event,
+            optimizer_state=load_optimizer_state(run_dir), previous_metrics=run.metrics,
+        )
+        _save(run_dir, result, train_config, dataset)
     return result
 
 
 def _save(run_dir, result: TrainResult, train_config: TrainConfig, dataset: ImageDataset, save_optimizer: bool = True) -> None:
+    if not distributed.is_main_process():
+        return  # under torchrun every rank holds the same weights; rank 0 writes the one run folder
     run_dir = Path(run_dir)
     save_run(
         run_dir, result.model.cpu(), train_config=train_config,

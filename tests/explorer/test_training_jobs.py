@@ -1,3 +1,4 @@
+import threading
 import time
 
 import pytest
@@ -5,6 +6,7 @@ import torch
 
 from explorer.training_jobs import JobManager, format_eta, max_jobs_from_env, ordinal
 from vae_core.checkpoint import load_run, read_run_metrics
+from vae_core.registry import list_runs
 from vae_core.models import ModelConfig
 from vae_core.train_config import TrainConfig
 
@@ -133,3 +135,70 @@ def test_env_cap_and_text_helpers(monkeypatch):
         max_jobs_from_env()
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 22)] == ["1st", "2nd", "3rd", "4th", "11th", "22nd"]
     assert format_eta(75) == "about 1 min 15 s left" and format_eta(None) == ""
+
+
+def test_five_jobs_with_cap_two_queue_in_order_and_never_run_more_than_two(tmp_path, monkeypatch):
+    import explorer.training_jobs as training_jobs
+
+    real_train_run, lock, inside, peak = training_jobs.train_run, threading.Lock(), [0], [0]
+
+    def counted_train_run(*args, **kwargs):
+        # Counts the jobs inside train_run at once: exact, where polling the states could miss a moment.
+        with lock:
+            inside[0] += 1
+            peak[0] = max(peak[0], inside[0])
+        try:
+            return real_train_run(*args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(training_jobs, "train_run", counted_train_run)
+    manager = JobManager(tmp_path, max_running=2)
+    ids = [manager.submit(TINY, recipe(epochs=2), "digits", f"capped-{i}") for i in range(5)]
+    assert [manager.view(i).queue_position for i in ids] == [None, None, 1, 2, 3]
+    seen_positions = {i: [] for i in ids[2:]}
+    while not all(manager.view(i).done for i in ids):
+        for i in ids[2:]:
+            seen_positions[i].append(manager.view(i).queue_position)
+        time.sleep(0.01)
+    assert peak[0] <= 2
+    for positions in seen_positions.values():  # a waiting job only moves forward, then starts
+        waiting = [p for p in positions if p is not None]
+        assert waiting == sorted(waiting, reverse=True) and positions[-1] is None
+    views = [manager.view(i) for i in ids]
+    assert [v.state for v in views] == ["finished"] * 5 and all(v.saved for v in views)
+    assert [v.started_at for v in views[2:]] == sorted(v.started_at for v in views[2:])  # first come, first served
+    assert sorted(s.name for s in list_runs(tmp_path)) == [f"capped-{i}" for i in range(5)]
+    assert all(load_run(tmp_path / f"capped-{i}").metrics["status"]["state"] == "finished" for i in range(5))
+
+
+def test_two_servers_never_train_into_one_name(tmp_path):
+    first, second = JobManager(tmp_path, max_running=1), JobManager(tmp_path, max_running=1)
+    shared = first.submit(TINY, recipe(epochs=500), "digits", "shared")
+    with pytest.raises(ValueError, match="run name 'shared': a run with this name is being trained right now"):
+        second.submit(TINY, recipe(epochs=1), "digits", "shared")
+    # A job waiting in one server's queue holds its name too; cancelling it gives the name back.
+    blocker = second.submit(TINY, recipe(epochs=500), "digits", "blocker")
+    waiting = second.submit(TINY, recipe(epochs=1), "digits", "later")
+    with pytest.raises(ValueError, match="run name 'later'"):
+        first.submit(TINY, recipe(epochs=1), "digits", "later")
+    second.stop(waiting)
+    first.stop(shared)
+    assert first.wait(shared, timeout=60)
+    later = first.submit(TINY, recipe(epochs=1), "digits", "later")
+    with pytest.raises(ValueError, match="run name 'shared': a run with this name already exists"):
+        second.submit(TINY, recipe(epochs=1), "digits", "shared")
+    second.stop(blocker)
+    assert first.wait(later, timeout=60) and second.wait(blocker, timeout=60)
+    assert sorted(s.name for s in list_runs(tmp_path)) == ["blocker", "later", "shared"]
+    assert all(s.error is None for s in list_runs(tmp_path))
+    assert {p.name for p in tmp_path.iterdir()} == {"blocker", "later", "shared"}  # claims leave nothing behind
+
+
+def test_a_failed_job_gives_its_name_back(tmp_path):
+    manager = JobManager(tmp_path, max_running=1)
+    bad = manager.submit(TINY, recipe(epochs=1), "no-such-dataset", "retry-me")
+    assert manager.wait(bad, timeout=30) and manager.view(bad).state == "failed"
+    good = manager.submit(TINY, recipe(epochs=1), "digits", "retry-me")
+    assert manager.wait(good, timeout=60) and manager.view(good).state == "finished"
