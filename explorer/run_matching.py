@@ -51,8 +51,10 @@ def find_counterpart(path: Path, infos: list[RunInfo]) -> RunInfo | None:
     me = next((i for i in infos if i.path.resolve() == path), None)
     if me is None:
         return None
+    # Only the VAE and the AE pair up; a conditional VAE has no counterpart.
     candidates = [
-        i for i in infos if i.model["kind"] != me.model["kind"] and same_architecture(i.model, me.model)
+        i for i in infos
+        if {i.model["kind"], me.model["kind"]} == {"vae", "ae"} and same_architecture(i.model, me.model)
     ]
     if not candidates:
         return None

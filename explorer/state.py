@@ -11,9 +11,11 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from explorer.markdown_text import markdown_text
 from vae_core import analysis
 from vae_core.checkpoint import CONFIG_FILE, Run, load_run, resolve_run_folder
 from vae_core.data import ImageDataset, load_dataset
+from vae_core.device import resolve_device
 from vae_core.registry import RunSummary, list_runs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +67,24 @@ def _config_mtime_ns(path: Path) -> int:
         return 0
 
 
+def app_device() -> torch.device:
+    """Where the app's models run: $VAE_DEVICE (auto, cpu, cuda or mps), else the CPU.
+
+    The app decodes a handful of small images per interaction; on the CPU that is a fraction of a
+    millisecond (BENCHMARKS.md), below what a GPU's kernel launches and copies back cost, and it
+    leaves the GPU to training jobs. VAE_DEVICE=cuda serves large conv models from the GPU.
+    """
+    name = os.environ.get("VAE_DEVICE") or "cpu"
+    try:
+        return resolve_device(name)
+    except ValueError as err:
+        raise ValueError(f"VAE_DEVICE={name}: {err}") from None
+
+
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
-def _load_run(path: str, config_mtime_ns: int) -> Run:
+def _load_run(path: str, config_mtime_ns: int, device: str) -> Run:
     # config_mtime_ns is part of the cache key: a run saved again (a new epoch) loads afresh.
-    run = load_run(path, device="cpu")
+    run = load_run(path, device=device)
     run.model.eval().requires_grad_(False)
     return run
 
@@ -76,7 +92,7 @@ def _load_run(path: str, config_mtime_ns: int) -> Run:
 def load_selected_run(path: str | Path) -> Run:
     """The run at `path`, loaded once per saved version; ValueError when it cannot be loaded."""
     path = Path(path)
-    return _load_run(str(path), _config_mtime_ns(path))
+    return _load_run(str(path), _config_mtime_ns(path), str(app_device()))
 
 
 def current_run() -> Run:
@@ -113,12 +129,15 @@ def dataset_for(run: Run) -> tuple[ImageDataset, str | None]:
         return dataset, None
     shape = tuple(run.model_config.image_shape)
     stand_in = OFFLINE_STAND_INS.get(shape)
+    # The messages are shown as markdown, and the spec (quoted in the error too) comes from a
+    # config.json anyone may upload: both are escaped to show as text.
     if stand_in is not None and stand_in != spec:
         fallback, fallback_error = _load_dataset(stand_in, seed)
         if fallback is not None:
-            return fallback, f"The model's dataset {spec!r} cannot be loaded here ({error}); showing {stand_in!r} instead."
+            return fallback, (f"The model's dataset {markdown_text(repr(spec))} cannot be loaded here "
+                              f"({markdown_text(error)}); showing {stand_in!r} instead.")
         error = f"{error}; the stand-in {stand_in!r} failed too ({fallback_error})"
-    raise ValueError(f"The model's dataset {spec!r} cannot be loaded here: {error}")
+    raise ValueError(f"The model's dataset {markdown_text(repr(spec))} cannot be loaded here: {markdown_text(error)}")
 
 
 def current_dataset() -> ImageDataset:
@@ -133,8 +152,8 @@ def current_dataset() -> ImageDataset:
 def _encode(_run: Run, key: str, spec: str, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     # _run is not hashed; key (path and weights hash), spec and split name the result.
     dataset, _ = dataset_for(_run)
-    x, _ = dataset.split(split)
-    return analysis.encode_dataset(_run.model, x)
+    x, y = dataset.split(split)
+    return analysis.encode_dataset(_run.model, x, y=y)  # a conditional VAE encodes q(z|x, y) with the true labels
 
 
 def cached_encoding(run: Run, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:

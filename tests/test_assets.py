@@ -14,9 +14,12 @@ ASSETS = REPO / "assets" / "models"
 EXPECTED = {
     "vae-mlp-2d-mnist5k": ("vae", 2, "mnist5k"),
     "ae-mlp-2d-mnist5k": ("ae", 2, "mnist5k"),
+    "cvae-mlp-2d-mnist5k": ("cvae", 2, "mnist5k"),
     "vae-mlp-20d-mnist5k": ("vae", 20, "mnist5k"),
     "vae-conv-10d-shapes": ("vae", 10, "shapes"),
+    **{f"vae-mlp-6d-shapes-beta{b}": ("vae", 6, "shapes:32:20000") for b in (1, 4, 16, 32)},
 }
+SWEEP_TABLE = ASSETS / "vae-mlp-6d-shapes-sweep.json"
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -28,7 +31,7 @@ def test_each_default_model_loads_and_fits_the_budget(name):
     assert sum(p.stat().st_size for p in (ASSETS / name).iterdir()) <= MAX_BYTES
     assert run.metrics["history"][-1]["test"]["neg_elbo"] > 0
     with torch.inference_mode():
-        images = run.model.decode(torch.zeros(3, latent_dim))
+        images = run.model.decode(torch.zeros(3, latent_dim), torch.arange(3))  # labels: only a cvae reads them
     assert images.shape[1:] == tuple(run.model_config.image_shape)
 
 
@@ -36,6 +39,36 @@ def test_the_2d_vae_and_ae_share_one_architecture():
     vae, ae = load_run(ASSETS / "vae-mlp-2d-mnist5k"), load_run(ASSETS / "ae-mlp-2d-mnist5k")
     differs = {k for k, v in vae.model_config.to_dict().items() if ae.model_config.to_dict()[k] != v}
     assert differs == {"kind"}
+
+
+def test_the_shipped_cvae_draws_the_class_it_is_given():
+    from vae_core.analysis import decode_every_class
+    from vae_core.data import load_dataset
+
+    run = load_run(ASSETS / "cvae-mlp-2d-mnist5k")
+    data = load_dataset("mnist5k")
+    class_means = torch.stack([data.test_x[data.test_y == k].mean(0) for k in range(10)]).flatten(1)
+    # One style (z = 0) written as each class: the image for label k looks most like the average k.
+    drawn = decode_every_class(run.model, torch.zeros(2)).flatten(1)
+    assert torch.cdist(drawn, class_means).argmin(1).tolist() == list(range(10))
+
+
+def test_the_shipped_beta_sweep_table_matches_its_runs():
+    from vae_core.disentanglement import score_on_shapes
+    from vae_core.sweep import read_sweep_table
+
+    table = read_sweep_table(SWEEP_TABLE)
+    assert [r.beta for r in table.rows] == [1, 4, 16, 32]
+    for row in table.rows:
+        run = load_run(ASSETS / row.run)
+        assert run.train_config.beta == row.beta
+        # The sweep and the trainer's last epoch evaluate the same test split with the same seed.
+        assert row.neg_elbo == pytest.approx(run.metrics["history"][-1]["test"]["neg_elbo"], rel=1e-4)
+    # MIG is a deterministic function of the weights and the score seed: scoring again gives the table's value.
+    last = table.rows[-1]
+    mig, _ = score_on_shapes(load_run(ASSETS / last.run).model.eval(), 32, seed=table.scores.seed,
+                             mig_samples=table.scores.mig_samples, factor_vae_train=2, factor_vae_eval=2, factor_vae_batch=2)
+    assert mig.score == pytest.approx(last.mig, abs=1e-6)
 
 
 def test_the_registry_lists_every_asset_without_errors():

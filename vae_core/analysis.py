@@ -3,6 +3,7 @@
 All functions are batched (no Python loop over images), run under torch.inference_mode and return
 CPU tensors (numpy arrays where noted) that callers may edit freely.
 """
+from vae_core.analysis_conditional import class_style_grid, decode_every_class
 from vae_core.analysis_decoding import (
     latent_traversal,
     manifold_grid,
@@ -21,12 +22,16 @@ from vae_core.analysis_latent import (
     posterior_ellipse,
     prior_density_grid,
 )
+from vae_core.analysis_lessons import decode_points
 from vae_core.analysis_neighbours import nearest_training_image
 from vae_core.analysis_projection import PROJECTION_METHODS, project_2d, projection_methods
 
 __all__ = [
     "PROJECTION_METHODS",
     "active_units",
+    "class_style_grid",
+    "decode_points",
+    "decode_every_class",
     "encode_dataset",
     "interpolate",
     "kl_per_dim",

@@ -1,7 +1,8 @@
 """Images from latents: reconstructions, prior samples, traversals and manifold grids.
 
 Each function builds all its latents first and decodes them in one call; images are decoder means
-E[x|z] in [0, 1], returned on the CPU.
+E[x|z] in [0, 1], returned on the CPU. A conditional VAE also needs labels: `y` per image, or `label`,
+one class for every latent; other models ignore both.
 """
 from __future__ import annotations
 
@@ -14,44 +15,60 @@ def _device(model) -> torch.device:
     return next(model.parameters()).device
 
 
-def _decode(model, z: torch.Tensor) -> torch.Tensor:
-    """Latents [..., d] -> images [..., C, H, W] in one decode call, on the model's device."""
-    images = model.decode(z.reshape(-1, z.shape[-1]).to(_device(model), torch.float32))
+def _decode(model, z: torch.Tensor, y=None) -> torch.Tensor:
+    """Latents [..., d] -> images [..., C, H, W] in one decode call, on the model's device.
+
+    `y` is one class (an int) for every latent, or labels broadcastable to z's leading dims."""
+    flat = z.reshape(-1, z.shape[-1]).to(_device(model), torch.float32)
+    if y is None:  # decode(z) alone, so any object with a one-argument decode still works
+        images = model.decode(flat)
+    else:
+        if torch.is_tensor(y) and y.dim() > 0:
+            y = y.to(_device(model)).expand(z.shape[:-1]).reshape(-1)
+        images = model.decode(flat, y)
     return images.reshape(*z.shape[:-1], *images.shape[1:])
 
 
 @torch.inference_mode()
-def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
-    """The decoder mean at z = μ(x) (an AE's code), [B, C, H, W]."""
-    mu, _ = model.encode(x.to(_device(model)))
-    return plain_cpu(_decode(model, mu))
+def reconstruct(model, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """The decoder mean at z = μ(x) (an AE's code), [B, C, H, W]; a CVAE encodes and decodes with labels y [B]."""
+    y = None if y is None else y.to(_device(model))
+    mu, _ = model.encode(x.to(_device(model)), y)
+    return plain_cpu(_decode(model, mu, y))
 
 
 @torch.inference_mode()
-def stochastic_reconstructions(model, x: torch.Tensor, n_samples: int, seed: int | None = None) -> torch.Tensor:
+def stochastic_reconstructions(
+    model, x: torch.Tensor, n_samples: int, seed: int | None = None, y: torch.Tensor | None = None
+) -> torch.Tensor:
     """Decoder means of n_samples draws z ~ q(z|x) per image, [n_samples, B, C, H, W].
 
-    An AE has no q(z|x): every sample is its deterministic reconstruction.
+    An AE has no q(z|x): every sample is its deterministic reconstruction. A CVAE needs labels y [B].
     """
-    mu, logvar = model.encode(x.to(_device(model)))
+    y = None if y is None else y.to(_device(model))
+    mu, logvar = model.encode(x.to(_device(model)), y)
     if logvar is None:
         return plain_cpu(_decode(model, mu).expand(n_samples, *x.shape))
     # ε is drawn on the CPU so a seed gives the same samples on every device.
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     eps = torch.randn((n_samples, *mu.shape), generator=generator).to(mu.device, mu.dtype)
-    return plain_cpu(_decode(model, mu + eps * torch.exp(0.5 * logvar)))
+    return plain_cpu(_decode(model, mu + eps * torch.exp(0.5 * logvar), y))
 
 
 @torch.inference_mode()
-def prior_samples(model, n: int, seed: int | None = None) -> torch.Tensor:
-    """Decoder means of n draws z ~ N(0, I), [n, C, H, W]; the same seed gives the same images."""
+def prior_samples(model, n: int, seed: int | None = None, label=None) -> torch.Tensor:
+    """Decoder means of n draws z ~ N(0, I), [n, C, H, W]; the same seed gives the same images.
+
+    A CVAE decodes them as class `label` (an int, or labels [n])."""
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return plain_cpu(_decode(model, torch.randn((n, model.config.latent_dim), generator=generator)))
+    return plain_cpu(_decode(model, torch.randn((n, model.config.latent_dim), generator=generator), label))
 
 
 @torch.inference_mode()
-def traversal_grid(model, z0: torch.Tensor, dims: list[int], values) -> torch.Tensor:
-    """Row i varies latent dims[i] through `values` [V], other dims fixed at z0: images [len(dims), V, C, H, W]."""
+def traversal_grid(model, z0: torch.Tensor, dims: list[int], values, label: int | None = None) -> torch.Tensor:
+    """Row i varies latent dims[i] through `values` [V], other dims fixed at z0: images [len(dims), V, C, H, W].
+
+    A CVAE decodes every image as class `label`."""
     z0 = torch.as_tensor(z0, dtype=torch.float32).detach().cpu().reshape(-1)
     values = torch.as_tensor(values, dtype=torch.float32).detach().cpu().reshape(-1)
     d = z0.shape[0]
@@ -60,12 +77,12 @@ def traversal_grid(model, z0: torch.Tensor, dims: list[int], values) -> torch.Te
     z = z0.repeat(len(dims), values.shape[0], 1)  # [len(dims), V, d]
     rows = torch.arange(len(dims))
     z[rows, :, torch.as_tensor(list(dims), dtype=torch.long)] = values
-    return plain_cpu(_decode(model, z))
+    return plain_cpu(_decode(model, z, label))
 
 
-def latent_traversal(model, z0: torch.Tensor, dim: int, values) -> torch.Tensor:
+def latent_traversal(model, z0: torch.Tensor, dim: int, values, label: int | None = None) -> torch.Tensor:
     """Latent `dim` set to each of `values` [V], the others fixed at z0 [d]: images [V, C, H, W]."""
-    return traversal_grid(model, z0, [dim], values)[0]
+    return traversal_grid(model, z0, [dim], values, label)[0]
 
 
 def standard_normal_quantiles(n: int, quantile_range: tuple[float, float] = (0.05, 0.95)) -> torch.Tensor:
@@ -79,7 +96,7 @@ def standard_normal_quantiles(n: int, quantile_range: tuple[float, float] = (0.0
 
 @torch.inference_mode()
 def manifold_grid(
-    model, n: int = 15, dims: tuple[int, int] = (0, 1), base_z=None, quantile_range=(0.05, 0.95)
+    model, n: int = 15, dims: tuple[int, int] = (0, 1), base_z=None, quantile_range=(0.05, 0.95), label: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(images [n, n, C, H, W], grid_values [n] ascending) over two latent dims at normal quantiles.
 
@@ -87,12 +104,12 @@ def manifold_grid(
     high to low value of the second dim, so the grid reads like a plot with y pointing up.
     """
     values = standard_normal_quantiles(n, quantile_range)
-    return plain_cpu(_decode_plane(model, values, values, dims, base_z)), plain_cpu(values)
+    return plain_cpu(_decode_plane(model, values, values, dims, base_z, label)), plain_cpu(values)
 
 
 @torch.inference_mode()
 def manifold_grid_in_box(
-    model, x_range, y_range, n: int, dims: tuple[int, int] = (0, 1), base_z=None
+    model, x_range, y_range, n: int, dims: tuple[int, int] = (0, 1), base_z=None, label: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(images [n, n, C, H, W], xs [n], ys [n]) over a visible plot region, linearly spaced and ascending.
 
@@ -100,10 +117,10 @@ def manifold_grid_in_box(
     """
     xs = torch.linspace(float(x_range[0]), float(x_range[1]), n)
     ys = torch.linspace(float(y_range[0]), float(y_range[1]), n)
-    return plain_cpu(_decode_plane(model, xs, ys, dims, base_z)), plain_cpu(xs), plain_cpu(ys)
+    return plain_cpu(_decode_plane(model, xs, ys, dims, base_z, label)), plain_cpu(xs), plain_cpu(ys)
 
 
-def _decode_plane(model, xs: torch.Tensor, ys: torch.Tensor, dims, base_z) -> torch.Tensor:
+def _decode_plane(model, xs: torch.Tensor, ys: torch.Tensor, dims, base_z, label=None) -> torch.Tensor:
     d = model.config.latent_dim
     dim_x, dim_y = dims
     if dim_x == dim_y or not (0 <= dim_x < d and 0 <= dim_y < d):
@@ -112,4 +129,4 @@ def _decode_plane(model, xs: torch.Tensor, ys: torch.Tensor, dims, base_z) -> to
     z = base.repeat(ys.shape[0], xs.shape[0], 1)  # [rows, columns, d]
     z[:, :, dim_x] = xs[None, :]
     z[:, :, dim_y] = ys.flip(0)[:, None]
-    return _decode(model, z)
+    return _decode(model, z, label)

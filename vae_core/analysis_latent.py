@@ -20,12 +20,17 @@ def plain_cpu(t: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def encode_dataset(model, x: torch.Tensor, batch_size: int = 2048) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(μ [N, d], log σ² [N, d]) of q(z|x) for every image; for an AE (code [N, d], None)."""
+def encode_dataset(
+    model, x: torch.Tensor, batch_size: int = 2048, y: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(μ [N, d], log σ² [N, d]) of q(z|x) for every image; for an AE (code [N, d], None).
+
+    A conditional VAE encodes q(z|x, y) with the labels y [N]."""
     device = next(model.parameters()).device
     mus, logvars = [], []
     for start in range(0, x.shape[0], batch_size):
-        mu, logvar = model.encode(x[start : start + batch_size].to(device, non_blocking=True))
+        yb = None if y is None else y[start : start + batch_size].to(device, non_blocking=True)
+        mu, logvar = model.encode(x[start : start + batch_size].to(device, non_blocking=True), yb)
         mus.append(mu.float().cpu())
         if logvar is not None:
             logvars.append(logvar.float().cpu())

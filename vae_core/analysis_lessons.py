@@ -128,13 +128,17 @@ def elbo_breakdown(model, x: torch.Tensor, k: int = 100, seed: int = 0) -> dict[
 
 
 @torch.inference_mode()
-def decode_points(model, z) -> torch.Tensor:
-    """Decoder means E[x|z] [N, C, H, W] of latent points z [N, d] (or one point [d])."""
+def decode_points(model, z, y=None) -> torch.Tensor:
+    """Decoder means E[x|z] [N, C, H, W] of latent points z [N, d] (or one point [d]), decoded on the
+    model's device; a conditional VAE draws class y (one int, or labels [N]), E[x|z, y]."""
     z = torch.as_tensor(z, dtype=torch.float32)
     z = z.reshape(1, -1) if z.dim() == 1 else z
     if z.shape[-1] != model.config.latent_dim:
         raise ValueError(f"latent point: expected {model.config.latent_dim} coordinates, got {z.shape[-1]}")
-    return plain_cpu(model.decode(z.to(next(model.parameters()).device)))
+    device = next(model.parameters()).device
+    if y is None:
+        return plain_cpu(model.decode(z.to(device)))
+    return plain_cpu(model.decode(z.to(device), y.to(device) if torch.is_tensor(y) else y))
 
 
 def pixel_pca_2d(x: torch.Tensor) -> np.ndarray:

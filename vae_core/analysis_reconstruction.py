@@ -22,10 +22,13 @@ class ReconstructionReport:
     terms: dict[str, torch.Tensor]
 
 
-def reconstruction_report(model, x: torch.Tensor, n_samples: int = 4, iw_samples: int = 100, seed: int = 0) -> ReconstructionReport:
+def reconstruction_report(
+    model, x: torch.Tensor, n_samples: int = 4, iw_samples: int = 100, seed: int = 0, y: torch.Tensor | None = None
+) -> ReconstructionReport:
     """Decoder-mean and stochastic reconstructions of x [B, C, H, W], the error map and the per-image terms.
 
-    `seed` fixes the stochastic draws and the sampled z of the terms, so a rerun shows the same numbers."""
+    `seed` fixes the stochastic draws and the sampled z of the terms, so a rerun shows the same numbers.
+    `y` are the images' labels [B], which a conditional VAE encodes and decodes with."""
     if x.dim() != 4 or x.shape[0] == 0:
         raise ValueError(f"reconstruction: expected a batch of images [B, C, H, W], got shape {list(x.shape)}")
     if tuple(x.shape[1:]) != tuple(model.config.image_shape):
@@ -33,8 +36,8 @@ def reconstruction_report(model, x: torch.Tensor, n_samples: int = 4, iw_samples
             f"reconstruction: images of shape {list(x.shape[1:])} do not fit a model of shape {list(model.config.image_shape)}"
         )
     inputs = x.detach().cpu().float()
-    mean = reconstruct(model, inputs)
-    samples = stochastic_reconstructions(model, inputs, n_samples, seed=seed)
+    mean = reconstruct(model, inputs, y)
+    samples = stochastic_reconstructions(model, inputs, n_samples, seed=seed, y=y)
     error = (inputs - mean).abs().mean(1)
-    terms = per_image_terms(model, inputs, iw_samples=iw_samples, generator_seed=seed)
+    terms = per_image_terms(model, inputs, iw_samples=iw_samples, generator_seed=seed, y=y)
     return ReconstructionReport(inputs, mean, samples, error, terms)

@@ -2,6 +2,10 @@
 
 The layout is what torch.nn.Linear stores: weight [out, in] row-major, then bias [out]. The decoder
 is Linear (+ReLU) ... Linear -> logits [C·H·W] in C, H, W order; the mean image is sigmoid(logits).
+
+A conditional VAE's decoder reads [z, onehot(y)]. For one fixed class k the first layer is
+W·[z, e_k] + b = W_z·z + (b + W[:, d + k]), so p(x|z, y = k) exports as an ordinary decoder of z
+whose first bias carries the class: the browser needs no notion of labels.
 """
 from __future__ import annotations
 
@@ -34,21 +38,34 @@ def _mlp_layers(model) -> list[nn.Linear]:
     return linears
 
 
-def export_mlp_decoder(model) -> dict:
+def _first_layer(model, linear: nn.Linear, label: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first layer's (weight, bias) as a function of z alone; for a conditional model, at class `label`."""
+    if not getattr(model, "is_conditional", False):
+        return linear.weight, linear.bias
+    k = model.config.num_classes
+    if label is None or not 0 <= int(label) < k:
+        raise ValueError(f"decoder export: a conditional decoder exports for one class, 0 to {k - 1}; got {label!r}")
+    d = model.config.latent_dim
+    return linear.weight[:, :d], linear.bias + linear.weight[:, d + int(label)]
+
+
+def export_mlp_decoder(model, label: int | None = None) -> dict:
     """The decoder as JSON-safe data: layer shapes and base64 float32 weights, plus a sha256 of all bytes.
 
-    Raises ValueError for a decoder that is not an MLP (conv decoders decode on the server).
+    A conditional VAE's decoder is exported for the class `label`. Raises ValueError for a decoder that
+    is not an MLP (conv decoders decode on the server), or a conditional one without a valid label.
     """
     linears = _mlp_layers(model)
     layers, digest = [], hashlib.sha256()
     for i, linear in enumerate(linears):
-        weight, bias = _float32_le_base64(linear.weight), _float32_le_base64(linear.bias)
+        weight, bias = _first_layer(model, linear, label) if i == 0 else (linear.weight, linear.bias)
+        weight, bias = _float32_le_base64(weight), _float32_le_base64(bias)
         digest.update(weight.encode())
         digest.update(bias.encode())
-        layers.append({"in": linear.in_features, "out": linear.out_features,
+        layers.append({"in": model.config.latent_dim if i == 0 else linear.in_features, "out": linear.out_features,
                        "activation": "relu" if i < len(linears) - 1 else "sigmoid", "weight": weight, "bias": bias})
     image_shape = [int(s) for s in model.config.image_shape]
     if linears[-1].out_features != int(np.prod(image_shape)):
         raise ValueError(f"decoder export: the last layer has {linears[-1].out_features} outputs, not C·H·W of {image_shape}")
-    return {"format": FORMAT, "latent_dim": linears[0].in_features, "image_shape": image_shape,
+    return {"format": FORMAT, "latent_dim": model.config.latent_dim, "image_shape": image_shape,
             "layers": layers, "sha256": digest.hexdigest()}

@@ -31,11 +31,13 @@ def _seeded_rng(device: torch.device, seed: int | None):
 
 @torch.inference_mode()
 def per_image_terms(
-    model, x: torch.Tensor, iw_samples: int = 0, batch_size: int = 1000, generator_seed: int | None = None
+    model, x: torch.Tensor, iw_samples: int = 0, batch_size: int = 1000, generator_seed: int | None = None,
+    y: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Per-image recon, kl, neg_elbo [N] (nats), kl_per_dim and mu [N, d]; nll_iw [N] for a VAE when iw_samples > 0.
 
-    Runs the model in whatever train/eval mode the caller set; returns CPU tensors.
+    Runs the model in whatever train/eval mode the caller set; returns CPU tensors. `y` are the
+    labels [N], read only by a conditional VAE (whose terms are then those of log p(x|y)).
     """
     if x.shape[0] == 0:
         raise ValueError("evaluation needs at least one image, got an empty set")
@@ -47,20 +49,25 @@ def per_image_terms(
     with _seeded_rng(device, generator_seed):
         for start in range(0, x.shape[0], batch_size):
             xb = x[start : start + batch_size].to(device, non_blocking=True)
-            terms = model(xb)
+            yb = None if y is None else y[start : start + batch_size].to(device, non_blocking=True)
+            terms = model(xb, yb)
             for key in ("recon", "kl", "neg_elbo", "kl_per_dim", "mu"):
                 parts[key].append(getattr(terms, key).float().cpu())
             if with_iw:
-                parts["nll_iw"].append(-iwae_bound(model, xb, iw_samples).float().cpu())
+                parts["nll_iw"].append(-iwae_bound(model, xb, iw_samples, y=yb).float().cpu())
     return {key: plain_cpu(torch.cat(chunks)) for key, chunks in parts.items()}
 
 
-def evaluate(model, x: torch.Tensor, batch_size: int = 1000, iw_samples: int = 0, seed: int | None = None) -> dict:
+def evaluate(
+    model, x: torch.Tensor, batch_size: int = 1000, iw_samples: int = 0, seed: int | None = None,
+    y: torch.Tensor | None = None,
+) -> dict:
     """Means over images of neg_elbo, recon, kl (nats per image), kl_per_dim, active_units, n; nll_iw if iw_samples > 0.
 
     `seed` makes the sampled z (and the IWAE samples) reproducible without touching the global RNG.
+    `y` are the labels [N], which a conditional VAE needs.
     """
-    terms = per_image_terms(model, x, iw_samples=iw_samples, batch_size=batch_size, generator_seed=seed)
+    terms = per_image_terms(model, x, iw_samples=iw_samples, batch_size=batch_size, generator_seed=seed, y=y)
     n_active, _ = active_units(terms["mu"])
     result = {
         "neg_elbo": terms["neg_elbo"].double().mean().item(),

@@ -42,11 +42,12 @@ def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch
 
 
 @torch.inference_mode()
-def iwae_bound(model, x: torch.Tensor, k: int, max_batch_samples: int = 16384) -> torch.Tensor:
+def iwae_bound(model, x: torch.Tensor, k: int, max_batch_samples: int = 16384, y: torch.Tensor | None = None) -> torch.Tensor:
     """The k-sample importance-weighted bound on log p(x), one value per image (nats, higher is better).
 
     All k samples of a chunk of images go through the decoder as one batch; chunks keep the
-    [k, B, C, H, W] logits under `max_batch_samples` images.
+    [k, B, C, H, W] logits under `max_batch_samples` images. A conditional VAE needs the labels y [N];
+    its bound is on log p(x|y), with weights p(x|z, y) p(z) / q(z|x, y).
     """
     if not model.is_variational:
         raise ValueError("the importance-weighted bound needs a VAE: an AE has no q(z|x) and no prior")
@@ -56,9 +57,12 @@ def iwae_bound(model, x: torch.Tensor, k: int, max_batch_samples: int = 16384) -
     out = []
     for start in range(0, x.shape[0], chunk):
         xb = x[start : start + chunk]
-        mu, logvar = model.encode(xb)
+        yb = None if y is None else y[start : start + chunk].to(xb.device)
+        mu, logvar = model.encode(xb, yb)
         z = model.reparameterize(mu, logvar, n_samples=k)  # [k, B, d]
-        logits = model.decode_logits(z.flatten(0, 1)).unflatten(0, (k, xb.shape[0]))
+        # z.flatten(0, 1) runs sample-major, so each image's label repeats once per sample.
+        y_k = None if yb is None else yb.repeat(k)
+        logits = model.decode_logits(z.flatten(0, 1), y_k).unflatten(0, (k, xb.shape[0]))
         log_px_given_z = -model.neg_log_likelihood(xb, logits)  # [k, B]
         log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         log_qz = log_normal(z, mu, logvar)

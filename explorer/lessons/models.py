@@ -13,10 +13,12 @@ def all_run_infos() -> list[RunInfo]:
 
 
 def a_vae() -> Run | None:
-    """The selected run if it is a VAE, else the first loadable VAE (2-D ones first); None when there is none."""
+    """The selected run if it is a VAE, else the first loadable VAE (2-D ones first); None when there is none.
+
+    The lessons follow the unconditional VAE of the lecture, so a conditional VAE hands over to a plain one."""
     try:
         run = state.current_run()
-        if run.model.is_variational:
+        if run.model_config.kind == "vae":
             return run
     except ValueError:
         pass

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import state
+from explorer import cvae_panel, state
 from explorer.components import latent_pad
 from explorer.figures import (
     image_strip,
@@ -115,6 +115,7 @@ def _start_from_image(mu: torch.Tensor, labels: torch.Tensor, class_names: list[
     else:
         index = int(st.session_state.get("explore_pick_index", 0)) % max(1, n)
     st.session_state["explore_start_index"] = index
+    cvae_panel.follow_class(int(labels[index]))  # a cvae then decodes μ(x) with x's own label: its reconstruction
     z = mu[index].double().numpy()
     set_z(z)
     clipped = int((np.abs(z) > SLIDER_LIMIT).sum())
@@ -150,10 +151,9 @@ def _slider_dims(d: int) -> list[int]:
     return sorted(chosen)
 
 
-@torch.inference_mode()
 def decode_one(run, z) -> torch.Tensor:
-    """The decoder mean E[x|z] for one latent vector, [C, H, W]."""
-    return run.model.decode(torch.as_tensor(z, dtype=torch.float32).reshape(1, -1))[0]
+    """The decoder mean E[x|z] for one latent vector, [C, H, W]; a cvae draws the picked class, E[x|z, y]."""
+    return analysis.decode_points(run.model, z, cvae_panel.selected_class(run))[0]
 
 
 @st.fragment
@@ -179,6 +179,7 @@ def slider_panel(run, dims: list[int]) -> None:
     with right:
         st.image(picture, caption="decoder mean E[x | z] at the slider values")
         _captions(run)
+    cvae_panel.every_class_row(run, z)
 
 
 def _captions(run) -> None:
@@ -216,6 +217,7 @@ def pad_panel(run, dims: list[int]) -> None:
     latent_pad.latent_pad(data, key=PAD_KEY, on_z_change=_on_pad_z, on_need_weights_change=_on_pad_needs_weights)
     if not dims:
         st.info("Pick at least one dimension above to get sliders.")
+    cvae_panel.every_class_row(run, z)
     _captions(run)
 
 
@@ -295,7 +297,8 @@ def _traversal(run, d: int, dims: list[int]) -> None:
     st.button("Refresh with the current sliders", key="explore_traversal_refresh")
     rows = dims or list(range(min(d, MAX_SLIDERS)))
     values = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, n_values)
-    images = analysis.traversal_grid(run.model, torch.tensor(st.session_state[Z_KEY]), rows, values)
+    images = analysis.traversal_grid(run.model, torch.tensor(st.session_state[Z_KEY]), rows, values,
+                                     label=cvae_panel.selected_class(run))
     scale = max(1, scale_for_width(images.shape[-1], 56))
     fig = labelled_grid_figure(
         images, [f"z{u}" for u in rows], [f"{v:+.1f}" for v in values], row_title="dimension", col_title="value (prior σ)",
@@ -318,8 +321,7 @@ def _interpolation(run, dataset) -> None:
     method_label = c4.radio("path", ["linear", "spherical (slerp)"], key="explore_interp_method")
     method = "linear" if method_label == "linear" else "slerp"
     path = analysis.interpolate(mu[a], mu[b], steps, method)
-    with torch.inference_mode():
-        decoded = run.model.decode(path)
+    decoded = analysis.decode_points(run.model, path, cvae_panel.selected_class(run))
     scale = scale_for_width(decoded.shape[-1], 64)
     names = dataset.class_names
     class_a, class_b = names[int(dataset.test_y[a])], names[int(dataset.test_y[b])]
@@ -352,6 +354,7 @@ def main() -> None:
         dims = _slider_dims(d)
         st.caption(f"{d} latent dimension(s), sliders in prior σ units (z ~ N(0, I), so ±3 covers 99.7% per axis).")
         classic = _panel_options(run)
+        cvae_panel.class_picker(run)  # a cvae's class y, above the pad that draws it
         # The decoded image comes before anything that needs the dataset, so a cold start shows it soonest.
         (slider_panel if classic else pad_panel)(run, dims)
         try:

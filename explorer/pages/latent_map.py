@@ -5,13 +5,15 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import state
+from explorer import cvae_panel, state
 from explorer.components.latent_map_hover import (
     grid_preview,
     latent_map_hover,
     map_payload,
     mlp_preview,
     nearest_preview,
+    requested_view_box,
+    with_preview,
 )
 from explorer.figures import (
     class_trace_members,
@@ -60,6 +62,7 @@ FOR_RUN_KEY = "latent_map_for_run"
 # Widgets whose options depend on the model; forgotten when the model changes, so no stale value is out of range.
 MODEL_DEPENDENT_KEYS = ("latent_map_dim_x", "latent_map_dim_y", "latent_map_index")
 HOVER_KEY = "latent_map_hover"
+CLASS_KEY = "latent_map_cvae_class"
 PINNED_KEY = "latent_map_pinned"
 # Bytes of uint8 pixels in a conv model's hover grid: about 40×40 images of 32×32.
 HOVER_GRID_BYTES = 1_600_000
@@ -113,20 +116,21 @@ def _visible_plane(points: np.ndarray, include_prior: bool) -> tuple[tuple[float
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _decoder_export(_run, key: str) -> dict:
-    # key names the weights; the export is read-only and shared.
-    return export_mlp_decoder(_run.model)
+def _decoder_export(_run, key: str, label: int | None = None) -> dict:
+    # key names the weights (and label a cvae's class); the export is read-only and shared.
+    return export_mlp_decoder(_run.model, label)
 
 
 @st.cache_data(max_entries=8, show_spinner="Decoding a grid of images for the hover preview…")
-def _hover_grid(_run, key: str, x_range, y_range, n: int, dims) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    images, xs, ys = analysis.manifold_grid_in_box(_run.model, x_range, y_range, n=n, dims=dims)
+def _hover_grid(_run, key: str, x_range, y_range, n: int, dims, label: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    images, xs, ys = analysis.manifold_grid_in_box(_run.model, x_range, y_range, n=n, dims=dims, label=label)
     return images.numpy(), xs.numpy(), ys.numpy()
 
 
 @st.cache_data(max_entries=8, show_spinner="Reconstructing the shown images for the hover preview…")
 def _reconstructions(_run, _dataset, key: str, index: np.ndarray) -> np.ndarray:
-    return analysis.reconstruct(_run.model, _dataset.test_x[torch.from_numpy(index)]).numpy()
+    rows = torch.from_numpy(index)
+    return analysis.reconstruct(_run.model, _dataset.test_x[rows], _dataset.test_y[rows]).numpy()
 
 
 def hover_grid_size(image_shape) -> int:
@@ -145,15 +149,33 @@ def _hover_preview(run, dataset, key: str, method: str, axes, ranges, index) -> 
         )
     others = " with every other dimension at 0" if d > 2 else ""
     if run.model_config.arch == "mlp":
-        return mlp_preview(_decoder_export(run, state.run_key(run)), axes, np.zeros(d)), (
+        return mlp_preview(_decoder_export(run, state.run_key(run), cvae_panel.selected_class(run, CLASS_KEY)), axes, np.zeros(d)), (
             f"Decoded in your browser at the cursor's z{others}."
         )
+    return _grid_preview_over(run, axes, ranges, zoomed=False)
+
+
+def _grid_preview_over(run, axes, ranges, zoomed: bool) -> tuple[dict, str]:
+    """A conv model's hover grid over ranges ((x0, x1), (y0, y1)) of the plane, and what it shows, in words."""
     n = hover_grid_size(run.model_config.image_shape)
-    images, xs, ys = _hover_grid(run, state.run_key(run), ranges[0], ranges[1], n, tuple(axes))
+    images, xs, ys = _hover_grid(run, state.run_key(run), tuple(ranges[0]), tuple(ranges[1]), n, tuple(axes),
+                                 cvae_panel.selected_class(run, CLASS_KEY))
+    others = " with every other dimension at 0" if run.model_config.latent_dim > 2 else ""
+    where = "the part of the map in view" if zoomed else "the initial view; zoom or pan to decode a finer one"
     return grid_preview(images, xs, ys), (
-        f"The nearest cell of a {n}×{n} grid decoded on the server over the initial view{others} "
+        f"The nearest cell of a {n}×{n} grid decoded on the server over {where}{others} "
         "(a conv decoder is too big to run in the browser)."
     )
+
+
+def _zoomed_grid(run, data: dict, axes) -> dict:
+    """The map's data, its grid preview decoded again over the part of the plane the browser shows."""
+    if data["preview"]["kind"] != "grid":
+        return data
+    box = requested_view_box(st.session_state.get(HOVER_KEY), data["view_id"])
+    if box is None:
+        return data
+    return with_preview(data, *_grid_preview_over(run, axes, box, zoomed=True))
 
 
 def pinned_latent(pinned: dict, axes, d: int, mu) -> torch.Tensor:
@@ -169,6 +191,7 @@ def pinned_latent(pinned: dict, axes, d: int, mu) -> torch.Tensor:
 def _hover_map(run, dataset, data: dict, axes, mu) -> None:
     """The hover map and the pinned point's details; a click reruns only this part."""
     for_interactive_work()
+    data = _zoomed_grid(run, data, axes)
     pinned = latent_map_hover(data, key=HOVER_KEY)
     stored = st.session_state.get(PINNED_KEY)
     if pinned is None and isinstance(stored, dict) and stored.get("view_id") == data["view_id"]:
@@ -180,8 +203,9 @@ def _hover_map(run, dataset, data: dict, axes, mu) -> None:
         return
     d = mu.shape[1]
     z = pinned_latent(pinned, axes, d, mu)
-    with torch.inference_mode():
-        image = run.model.decode(z.reshape(1, d))[0]
+    # A cvae decodes a point of the plane as the picked class, and a pinned image's μ with its own label.
+    y = cvae_panel.selected_class(run, CLASS_KEY) if axes is not None else dataset.test_y[int(pinned["index"])].reshape(1)
+    image = analysis.decode_points(run.model, z.reshape(1, d), y)[0]
     near, dist = analysis.nearest_training_image(image, dataset.train_x)
     near = int(near[0])
     values = ", ".join(f"{v:+.3f}" for v in z.tolist()) if d <= 16 else f"{d} values"
@@ -209,10 +233,10 @@ def _tile_box(xs, ys) -> tuple[tuple[float, float], tuple[float, float]]:
 
 
 def _image_details(run, dataset, index: int, mu, logvar) -> None:
-    x = dataset.test_x[index : index + 1]
-    recon = analysis.reconstruct(run.model, x)
+    x, y = dataset.test_x[index : index + 1], dataset.test_y[index : index + 1]
+    recon = analysis.reconstruct(run.model, x, y)
     # A fixed seed: −ELBO uses one sample z ~ q(z|x), so the numbers would wobble on every rerun.
-    terms = per_image_terms(run.model, x, generator_seed=0)
+    terms = per_image_terms(run.model, x, generator_seed=0, y=y)
     scale = scale_for_width(x.shape[-1], 140)
     c1, c2, c3 = st.columns([1, 1, 2])
     label = dataset.class_names[int(dataset.test_y[index])]
@@ -272,6 +296,8 @@ def _page(run, dataset) -> None:
 
     method, axes = _view(d)
     axis_view = axes is not None
+    cvae_panel.class_picker(run, CLASS_KEY, label="Class y that the hover, the pin and the manifold grid decode with",
+                            note=cvae_panel.MAP_NOTE)
     st.markdown("**Overlays**")
     o1, o2, o3 = st.columns(3)
     # "and ...": a box ticked in another view stays ticked while disabled.
@@ -311,7 +337,8 @@ def _page(run, dataset) -> None:
     if show_prior:
         overlays["prior"] = analysis.prior_density_grid(*ranges, n=150)
     if show_manifold:
-        images, xs, ys = analysis.manifold_grid_in_box(run.model, *ranges, n=grid_n, dims=axes)
+        images, xs, ys = analysis.manifold_grid_in_box(run.model, *ranges, n=grid_n, dims=axes,
+                                                       label=cvae_panel.selected_class(run, CLASS_KEY))
         overlays["manifold"] = (images, xs, ys)
 
     labels = dataset.test_y[torch.from_numpy(index)]

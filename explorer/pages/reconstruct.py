@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import state
+from explorer import cvae_panel, state
 from explorer.figures.images import scale_for_width, upscale_nearest
 from explorer.figures.reconstruction import error_heatmaps, reconstruction_grid
 from explorer.run_matching import find_counterpart, run_infos
@@ -119,10 +119,13 @@ else:
         st.info("This image and the model's training images are light and dark the other way round: "
                 "try **Invert light and dark**.")
     x = converted[None]
+    # A conditional VAE reads the label too: the user says which class the upload shows.
+    upload_class = cvae_panel.class_picker(run, "recon_cvae_class", label="Class of this image (a conditional VAE needs it)")
+    y = None if upload_class is None else torch.tensor([upload_class])
     row_labels = [upload.name[:20]]
 
 if x is None:
-    x = test_x[indices]
+    x, y = test_x[indices], test_y[indices]
     row_labels = [f"#{i}" + (f" ({class_label(i)})" if class_label(i) else "") for i in indices]
 
 
@@ -177,7 +180,7 @@ if counterpart is not None:
     models.sort(key=lambda item: not item[1].is_variational)
 
 try:
-    reports = [(label, m, reconstruction_report(m, x, n_samples=n_samples, iw_samples=int(iw_samples), seed=int(seed)))
+    reports = [(label, m, reconstruction_report(m, x, n_samples=n_samples, iw_samples=int(iw_samples), seed=int(seed), y=y))
                for label, m in models]
 except ValueError as e:
     st.error(str(e))

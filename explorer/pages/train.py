@@ -43,6 +43,9 @@ DATASETS = {
     "kmnist": (1, 28, 28),
     "cifar10": (3, 32, 32),
 }
+# Labels a conditional VAE conditions on, per dataset (the form builds its config before loading data).
+CLASS_COUNTS = {"shapes": 3, "shapes:64": 3}
+DEFAULT_CLASS_COUNT = 10
 DOWNLOADED = ("mnist", "fashion-mnist", "kmnist", "cifar10")
 JOB_IDS_KEY = "train_job_ids"
 ERRORS_KEY = "train_form_errors"
@@ -109,10 +112,12 @@ def build_configs() -> tuple[dict[str, str], tuple | None]:
     if layers is not None:
         sizes = {"hidden_sizes": layers} if arch == "mlp" else {"conv_channels": layers}
         try:
+            kind = form_value("kind").lower()
             model_config = ModelConfig(
-                kind=form_value("kind").lower(), arch=arch, image_shape=DATASETS.get(spec, (1, 28, 28)),
+                kind=kind, arch=arch, image_shape=DATASETS.get(spec, (1, 28, 28)),
                 latent_dim=int(form_value("latent_dim")), likelihood=form_value("likelihood"),
-                c=float(form_value("c")), **sizes,
+                c=float(form_value("c")), num_classes=CLASS_COUNTS.get(spec, DEFAULT_CLASS_COUNT) if kind == "cvae" else 0,
+                **sizes,
             )  # fmt: skip
         except ValueError as e:
             errors.setdefault(field_of(str(e), "arch"), str(e))
@@ -187,8 +192,9 @@ def training_form() -> None:
             st.selectbox("Dataset", list(DATASETS), key="train_dataset",
                          help="mnist5k, digits and shapes work offline; the others are downloaded on first use.")
             field_error("dataset")
-            st.radio("Model", ["VAE", "AE"], horizontal=True, key="train_kind",
-                     help="A VAE learns a distribution q(z|x) with a prior; an AE learns a single point per image.")
+            st.radio("Model", ["VAE", "AE", "CVAE"], horizontal=True, key="train_kind",
+                     help="A VAE learns a distribution q(z|x) with a prior; an AE learns a single point per image; "
+                          "a CVAE (conditional VAE) also gives the label y to the encoder and the decoder.")
             field_error("kind")
             st.selectbox("Architecture", ARCHS, key="train_arch",
                          help="conv needs square images of 28, 32 or 64 pixels (not digits' 8×8).")
@@ -238,8 +244,9 @@ def eta_text(view: JobView) -> str:
 
 def job_status(view: JobView) -> None:
     if view.state == "queued":
-        st.info(f"Waiting: {ordinal(view.queue_position)} in line. At most {manager().max_running} jobs train at once "
-                "on this server; yours starts when one ends.")
+        cap = manager().max_running
+        st.info(f"Waiting: {ordinal(view.queue_position)} in line. At most {cap} job{'s' if cap != 1 else ''} "
+                f"train{'s' if cap == 1 else ''} at once on this server; yours starts when one ends.")
     elif view.state in ("starting", "running"):
         st.progress(view.progress, text=eta_text(view))
         st.caption(view.message)
@@ -259,7 +266,7 @@ def latest_numbers(view: JobView) -> None:
     last_step = view.steps[-1] if view.steps else None
     last_test = next((r for r in reversed(view.history) if r.get("test")), None)
     cols = st.columns(4)
-    variational = view.model_config.kind == "vae"
+    variational = view.model_config.kind != "ae"
     if last_step:
         key = "neg_elbo" if variational else "recon"
         label = "train −ELBO, last batch" if variational else "train reconstruction, last batch"
@@ -315,7 +322,7 @@ def job_view(job_id: str) -> None:
     if not view.steps:
         return
     latest_numbers(view)
-    variational = view.model_config.kind == "vae"
+    variational = view.model_config.kind != "ae"
     st.plotly_chart(training_curves(view.steps, view.history, variational), key=f"train_curves_{view.id}")
     curves, snapshot = st.columns(2)
     with curves:

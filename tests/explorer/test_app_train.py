@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from vae_core.checkpoint import read_run_metrics
+from vae_core.checkpoint import load_run, read_run_metrics
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_form_has_every_field(train_page):
         assert at.selectbox(key=f"train_{key}")
     for key in ("latent_dim", "c", "beta", "warmup_epochs", "epochs", "batch_size", "lr", "seed"):
         assert at.number_input(key=f"train_{key}")
-    assert at.radio(key="train_kind").options == ["VAE", "AE"]
+    assert at.radio(key="train_kind").options == ["VAE", "AE", "CVAE"]
     assert at.text_input(key="train_run_name").value.startswith("vae-mlp-2d-digits")
     assert at.button(key="train_start").label == "Start training"
 
@@ -103,3 +103,14 @@ def test_an_ae_job_shows_its_reconstruction_curve_only(train_page):
     assert poll(at, lambda at: any(m.startswith("Finished") for m in messages(at))), messages(at)
     assert any("An AE has no KL" in c.value for c in at.caption)
     assert any(m.label == "test reconstruction" for m in at.metric)
+
+
+def test_a_cvae_job_conditions_on_the_datasets_labels_and_shows_its_kl(train_page, tiny_runs_dir):
+    at = train_page
+    fill(at, dataset="digits", kind="CVAE", layers="32", epochs=1, batch_size=64, run_name="app-cvae")
+    at.button(key="train_start").click().run()
+    assert poll(at, lambda at: any(m.startswith("Finished") for m in messages(at))), messages(at)
+    run = load_run(tiny_runs_dir / "app-cvae")
+    assert run.model_config.kind == "cvae" and run.model_config.num_classes == 10
+    assert any(m.label == "test −ELBO" for m in at.metric), [m.label for m in at.metric]
+    assert len(at.get("plotly_chart")) >= 3  # curves, KL per dimension, the latent map encoded with labels

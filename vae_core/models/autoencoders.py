@@ -1,7 +1,13 @@
-"""The VAE and the plain AE. One forward pass reads like the lecture's equations.
+"""The VAE, the plain AE and the conditional VAE. One forward pass reads like the lecture's equations.
 
 VAE:  (μ, log σ²) = encoder(x);  z = μ + ε·σ, ε ~ N(0, I);  −ELBO = −log p(x|z) + KL(q(z|x) || p(z)).
 AE:   z = encoder(x);  loss = −log p(x|z)  (no prior, no KL, and so no bound on log p(x)).
+CVAE: the same with the label y given to both sides: (μ, log σ²) = encoder(x, y), logits = decoder(z, y);
+      −ELBO(x|y) = −log p(x|z, y) + KL(q(z|x, y) || p(z)) ≥ −log p(x|y), with the prior p(z) = N(0, I).
+      Since y already says which class, z is free to carry the rest: the style.
+
+Every model takes labels y (int64 [B], or one int for the whole batch) next to x and z, so callers
+pass the same (x, y) batch to any model; only the CVAE reads them.
 """
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vae_core.models.config import ModelConfig
@@ -36,16 +43,22 @@ class ForwardTerms:
 
 def gaussian_kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, σ²) || N(0, 1)) for each dimension, nats: ½(μ² + σ² − 1 − log σ²)."""
+    if mu.dtype in (torch.float16, torch.bfloat16):
+        mu, logvar = mu.float(), logvar.float()  # mixed precision (--amp): the KL is computed in float32
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+Labels = torch.Tensor | int | None
 
 
 class _Autoencoder(nn.Module):
     is_variational: bool
+    is_conditional = False
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.decoder = Decoder(config)
+        self.decoder = Decoder(config, config.num_classes)
         # One scalar log c. Fixed ('gaussian') it is a buffer; learned ('gaussian-learned') a parameter.
         log_c = torch.tensor(math.log(config.c), dtype=torch.float32)
         if config.likelihood == "gaussian-learned":
@@ -57,12 +70,12 @@ class _Autoencoder(nn.Module):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+    def decode_logits(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
         return self.decoder(z)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents [B, d] -> mean images E[x|z], [B, C, H, W] in [0, 1]."""
-        return mean_image(self.decoder(z))
+    def decode(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
+        """Latents [B, d] (and labels, for a CVAE) -> mean images E[x|z], [B, C, H, W] in [0, 1]."""
+        return mean_image(self.decode_logits(z, y))
 
     def neg_log_likelihood(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """−log p(x|z) per image, nats; `logits` may carry extra leading sample dims."""
@@ -74,9 +87,9 @@ class VAE(_Autoencoder):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        self.encoder = Encoder(config, 2 * config.latent_dim)
+        self.encoder = Encoder(config, 2 * config.latent_dim, config.num_classes)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, x: torch.Tensor, y: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
         """x -> (μ, log σ²) of q(z|x), each [B, d]."""
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
         return mu, logvar
@@ -93,10 +106,10 @@ class VAE(_Autoencoder):
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device, generator=generator)
         return mu + eps * std
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ForwardTerms:
-        mu, logvar = self.encode(x)
+    def forward(self, x: torch.Tensor, y: Labels = None, generator: torch.Generator | None = None) -> ForwardTerms:
+        mu, logvar = self.encode(x, y)
         z = self.reparameterize(mu, logvar, generator=generator)
-        logits = self.decode_logits(z)
+        logits = self.decode_logits(z, y)
         recon = self.neg_log_likelihood(x, logits)
         kl_per_dim = gaussian_kl_per_dim(mu, logvar)
         kl = kl_per_dim.sum(-1)
@@ -110,11 +123,11 @@ class AE(_Autoencoder):
         super().__init__(config)
         self.encoder = Encoder(config, config.latent_dim)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def encode(self, x: torch.Tensor, y: Labels = None) -> tuple[torch.Tensor, None]:
         """x -> (code, None): an AE has a point code and no variance."""
         return self.encoder(x), None
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> ForwardTerms:
+    def forward(self, x: torch.Tensor, y: Labels = None, generator: torch.Generator | None = None) -> ForwardTerms:
         z, _ = self.encode(x)
         logits = self.decode_logits(z)
         recon = self.neg_log_likelihood(x, logits)
@@ -122,5 +135,30 @@ class AE(_Autoencoder):
         return ForwardTerms(recon, kl_per_dim.sum(-1), kl_per_dim, recon, z, None, z, logits)
 
 
-def build_model(config: ModelConfig) -> VAE | AE:
-    return VAE(config) if config.kind == "vae" else AE(config)
+class CVAE(VAE):
+    """The conditional VAE: q(z|x, y) and p(x|z, y) read the one-hot label; the prior stays N(0, I).
+
+    Its forward pass is the VAE's with y passed on: the −ELBO terms are of log p(x|y)."""
+
+    is_conditional = True
+
+    def one_hot(self, y: Labels, batch_size: int, device: torch.device) -> torch.Tensor:
+        """Labels (int64 [B], or one int for every row) -> one-hot float [B, K]."""
+        if y is None:
+            raise ValueError("a conditional VAE needs the class label y to encode or decode")
+        y = torch.as_tensor(y, dtype=torch.long, device=device)
+        if y.dim() == 0:
+            y = y.expand(batch_size)
+        return F.one_hot(y, self.config.num_classes).float()
+
+    def encode(self, x: torch.Tensor, y: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, y) -> (μ, log σ²) of q(z|x, y), each [B, d]."""
+        mu, logvar = self.encoder(x, self.one_hot(y, x.shape[0], x.device)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode_logits(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
+        return self.decoder(z, self.one_hot(y, z.shape[0], z.device))
+
+
+def build_model(config: ModelConfig) -> VAE | AE | CVAE:
+    return {"vae": VAE, "ae": AE, "cvae": CVAE}[config.kind](config)

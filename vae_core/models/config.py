@@ -5,17 +5,20 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-KINDS = ("vae", "ae")
+KINDS = ("vae", "ae", "cvae")
+CONDITIONAL_KINDS = ("cvae",)
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
 CONV_SIZES = (28, 32, 64)
 MAX_LATENT_DIM = 128
+MAX_CLASSES = 1000
 
 
 @dataclass
 class ModelConfig:
-    """A VAE or AE. `c` is the fixed decoder variance of the Gaussian likelihood (start value
-    for 'gaussian-learned'); it is unused for 'bernoulli'."""
+    """A VAE, AE or conditional VAE. `c` is the fixed decoder variance of the Gaussian likelihood
+    (start value for 'gaussian-learned'); it is unused for 'bernoulli'. `num_classes` is the number of
+    labels a 'cvae' conditions on (≥ 2); it is 0 for the unconditional kinds."""
 
     kind: str = "vae"
     arch: str = "mlp"
@@ -25,6 +28,7 @@ class ModelConfig:
     conv_channels: tuple[int, ...] = (32, 64)
     likelihood: str = "bernoulli"
     c: float = 1.0
+    num_classes: int = 0
 
     def __post_init__(self) -> None:
         self.image_shape = tuple(self.image_shape)
@@ -36,6 +40,11 @@ class ModelConfig:
     def n_pixels(self) -> int:
         c, h, w = self.image_shape
         return c * h * w
+
+    @property
+    def is_conditional(self) -> bool:
+        """True when encoder and decoder also read the class label y (q(z|x, y), p(x|z, y))."""
+        return self.kind in CONDITIONAL_KINDS
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -65,9 +74,9 @@ def _check_field_type(name: str, value: object) -> object:
     if name in ("kind", "arch", "likelihood"):
         if not isinstance(value, str):
             raise ValueError(f"model config field '{name}': expected a string, got {value!r}")
-    elif name == "latent_dim":
+    elif name in ("latent_dim", "num_classes"):
         if not is_int(value):
-            raise ValueError(f"model config field 'latent_dim': expected an integer, got {value!r}")
+            raise ValueError(f"model config field '{name}': expected an integer, got {value!r}")
     elif name == "c":
         if not (is_int(value) or isinstance(value, float)):
             raise ValueError(f"model config field 'c': expected a number, got {value!r}")
@@ -86,6 +95,12 @@ def validate_model_config(cfg: ModelConfig) -> None:
         raise ValueError(f"architecture: expected one of {ARCHS}, got {cfg.arch!r}")
     if cfg.likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {cfg.likelihood!r}")
+    if cfg.kind in CONDITIONAL_KINDS and not (type(cfg.num_classes) is int and 2 <= cfg.num_classes <= MAX_CLASSES):
+        raise ValueError(
+            f"number of classes: a conditional VAE needs an integer from 2 to {MAX_CLASSES}, got {cfg.num_classes!r}"
+        )
+    if cfg.kind not in CONDITIONAL_KINDS and cfg.num_classes != 0:
+        raise ValueError(f"number of classes: only a 'cvae' conditions on labels; a {cfg.kind!r} takes 0, got {cfg.num_classes!r}")
     if not (1 <= cfg.latent_dim <= MAX_LATENT_DIM):
         raise ValueError(f"latent dimension: expected an integer from 1 to {MAX_LATENT_DIM}, got {cfg.latent_dim}")
     if len(cfg.image_shape) != 3 or any(s < 1 for s in cfg.image_shape):
@@ -106,3 +121,31 @@ def validate_model_config(cfg: ModelConfig) -> None:
             raise ValueError(f"conv channels: expected 1 to 5 integers from 1 to 1024, got {list(cfg.conv_channels)}")
         if len(cfg.conv_channels) > 5 or h // 2 ** len(cfg.conv_channels) < 1:
             raise ValueError(f"conv channels: {len(cfg.conv_channels)} stride-2 layers shrink a {h}×{h} image below 1 pixel")
+
+
+NEEDS_LABELS = (
+    "a conditional VAE (cvae) learns q(z|x, y) and p(x|z, y), so it needs a labelled dataset; "
+    "this one has no labels (try mnist5k, digits, or a folder: dataset with one subfolder per class)"
+)
+
+
+def default_num_classes(kind: str, has_labels: bool, class_names: list[str]) -> int:
+    """num_classes for a new model of `kind` on a dataset: its class count for a cvae, else 0."""
+    if kind not in CONDITIONAL_KINDS:
+        return 0
+    if not has_labels:
+        raise ValueError(NEEDS_LABELS)
+    return len(class_names)
+
+
+def check_labels_fit(cfg: ModelConfig, has_labels: bool, class_names: list[str]) -> None:
+    """Raise ValueError when a conditional model cannot use a dataset's labels; other kinds ignore labels."""
+    if not cfg.is_conditional:
+        return
+    if not has_labels:
+        raise ValueError(NEEDS_LABELS)
+    if len(class_names) > cfg.num_classes:
+        raise ValueError(
+            f"the dataset has {len(class_names)} classes but the conditional VAE was built for "
+            f"num_classes = {cfg.num_classes}; use at least {len(class_names)}"
+        )

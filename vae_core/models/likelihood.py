@@ -16,6 +16,8 @@ def neg_log_likelihood(x: torch.Tensor, logits: torch.Tensor, likelihood: str, l
     gaussian:  p(x|z) = N(f(z), c·I) with f(z) = sigmoid(logits), so
                −log p(x|z) = ||x − f(z)||² / (2c) + (D/2)·log(2πc).
     """
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()  # mixed precision (--amp): the networks run in half precision, the loss does not
     if likelihood == "bernoulli":
         per_pixel = F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none")
         return per_pixel.flatten(-3).sum(-1)

@@ -1,4 +1,8 @@
-"""Encoder and decoder bodies shared by the VAE and the AE, so the two compare fairly."""
+"""Encoder and decoder bodies shared by the VAE, the AE and the conditional VAE, so they compare fairly.
+
+A conditional model appends a one-hot label to the flattened features just before the encoder's
+dense layers, and to z before the decoder's first dense layer; `n_conditions` is that vector's length.
+"""
 from __future__ import annotations
 
 import torch
@@ -26,41 +30,46 @@ def conv_spatial_sizes(size: int, n_layers: int) -> list[int]:
 
 
 class Encoder(nn.Module):
-    """x [B, C, H, W] -> features [B, n_out]; n_out is 2·d for a VAE (μ, log σ²) and d for an AE."""
+    """x [B, C, H, W] (and a condition [B, K]) -> features [B, n_out]; n_out is 2·d for a VAE (μ, log σ²), d for an AE.
 
-    def __init__(self, cfg: ModelConfig, n_out: int):
+    `body` is the feature extractor (Flatten, or convs then Flatten) followed by one dense MLP, its last module."""
+
+    def __init__(self, cfg: ModelConfig, n_out: int, n_conditions: int = 0):
         super().__init__()
         ch, h, _ = cfg.image_shape
         if cfg.arch == "mlp":
-            self.body = nn.Sequential(nn.Flatten(), mlp([cfg.n_pixels, *cfg.hidden_sizes, n_out]))
+            self.body = nn.Sequential(nn.Flatten(), mlp([cfg.n_pixels + n_conditions, *cfg.hidden_sizes, n_out]))
             return
         convs: list[nn.Module] = []
         for c_in, c_out in zip((ch, *cfg.conv_channels[:-1]), cfg.conv_channels):
             convs += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
         side = conv_spatial_sizes(h, len(cfg.conv_channels))[-1]
         flat = cfg.conv_channels[-1] * side * side
-        self.body = nn.Sequential(*convs, nn.Flatten(), mlp([flat, *cfg.hidden_sizes, n_out]))
+        self.body = nn.Sequential(*convs, nn.Flatten(), mlp([flat + n_conditions, *cfg.hidden_sizes, n_out]))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if condition is None:
+            return self.body(x)
+        features = self.body[:-1](x)  # flattened pixels, or flattened conv features
+        return self.body[-1](torch.cat([features, condition], dim=-1))
 
 
 class Decoder(nn.Module):
-    """z [B, d] -> pixel parameters [B, C, H, W] before the output nonlinearity (logits)."""
+    """z [B, d] (and a condition [B, K]) -> pixel parameters [B, C, H, W] before the output nonlinearity (logits)."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, n_conditions: int = 0):
         super().__init__()
         ch, h, w = cfg.image_shape
         self.image_shape = cfg.image_shape
         hidden = list(reversed(cfg.hidden_sizes))
         if cfg.arch == "mlp":
-            self.body = mlp([cfg.latent_dim, *hidden, cfg.n_pixels])
+            self.body = mlp([cfg.latent_dim + n_conditions, *hidden, cfg.n_pixels])
             self.unflatten = nn.Unflatten(1, (ch, h, w))
             return
         sides = conv_spatial_sizes(h, len(cfg.conv_channels))
         channels = list(reversed(cfg.conv_channels))
         side = sides[-1]
-        dense = mlp([cfg.latent_dim, *hidden, channels[0] * side * side])
+        dense = mlp([cfg.latent_dim + n_conditions, *hidden, channels[0] * side * side])
         layers: list[nn.Module] = [dense, nn.ReLU(), nn.Unflatten(1, (channels[0], side, side))]
         targets = list(reversed(sides[:-1]))
         outs = channels[1:] + [ch]
@@ -74,5 +83,7 @@ class Decoder(nn.Module):
         self.body = nn.Sequential(*layers)
         self.unflatten = nn.Identity()
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if condition is not None:
+            z = torch.cat([z, condition], dim=-1)
         return self.unflatten(self.body(z))
