@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+AMP_MODES = ("off", "fp16", "bf16")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -25,6 +26,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     lr_schedule: str = "constant"  # "cosine" decays lr to 0 over `epochs`
     augment_shift: int = 0  # random per-image translation of up to this many pixels, zero padded
+    amp: str = "off"  # mixed precision on CUDA: "fp16" (with a gradient scaler) or "bf16"; see device.autocast_dtype
 
     def __post_init__(self) -> None:
         validate_train_config(self)
@@ -75,5 +77,7 @@ def validate_train_config(cfg: TrainConfig) -> None:
         raise ValueError(f"weight decay: expected a number ≥ 0, got {cfg.weight_decay!r}")
     if cfg.lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr schedule: expected one of {LR_SCHEDULES}, got {cfg.lr_schedule!r}")
+    if cfg.amp not in AMP_MODES:
+        raise ValueError(f"amp: expected one of {AMP_MODES}, got {cfg.amp!r}")
     if not _is_int(cfg.augment_shift) or not 0 <= cfg.augment_shift <= 8:
         raise ValueError(f"augment shift: expected an integer from 0 to 8 pixels, got {cfg.augment_shift!r}")

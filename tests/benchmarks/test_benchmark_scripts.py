@@ -13,7 +13,8 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 # script -> the JSON key holding its headline number
-SCRIPTS = {"train_throughput.py": "ratio", "decode_latency.py": "median_ms", "encode_speed.py": "median_s"}
+SCRIPTS = {"train_throughput.py": "ratio", "decode_latency.py": "median_ms", "encode_speed.py": "median_s",
+           "device_throughput.py": "cpu_images_per_s"}
 
 
 @pytest.mark.slow

@@ -129,12 +129,19 @@ def test_thinning_keeps_the_last_step():
     assert len(kept) <= 5001 and kept[-1]["step"] == 12_000 and kept[0]["step"] == 1
 
 
-def test_cosine_schedule_ends_near_zero_and_follows_a_binding_time_limit(digits):
+def test_cosine_schedule_ends_near_zero_and_follows_a_binding_time_limit(digits, monkeypatch):
+    import types
+
+    from vae_core import trainer
     from vae_core.trainer import cosine_lr
 
     assert cosine_lr(1e-3, 0.0) == 1e-3
     assert cosine_lr(1e-3, 0.5) == pytest.approx(5e-4)
     assert cosine_lr(1e-3, 1.0) == pytest.approx(0.0, abs=1e-12)
+    # A clock that ticks 20 ms per reading: the time limit binds after a fixed number of steps however
+    # busy the machine is, so the last step's learning rate does not depend on the load.
+    ticks = iter(range(10**9))
+    monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: 0.02 * next(ticks)))
     model = _digits_model()
     result = train(model, digits, TrainConfig(epochs=10_000, time_limit=1.0, lr_schedule="cosine", device="cpu"))
     # Epoch progress alone would leave lr near 1e-3; the time budget decayed it instead.
