@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.lessons import autoencoder_vs_vae, decoder_variance, elbo, kl, reparameterization
+from explorer.lessons import autoencoder_vs_vae, decoder_variance, disentanglement, elbo, kl, reparameterization
 from explorer.sidebar import render_sidebar
 
 HELP = """
-Five short lessons, each with the equation from the lecture and something to move or click:
+Six short lessons, each with the equation from the lecture and something to move or click:
 the AE's and the VAE's latent maps, the ELBO of one image, the KL of a Gaussian from the prior,
-the reparameterization trick and the decoder variance c. Numbers are in nats (per image where it is
+the reparameterization trick, the decoder variance c, and disentanglement across a β sweep. Numbers are in nats (per image where it is
 an image's term). The lessons use the model picked in the sidebar when it fits, else a matching one.
 """
-LESSONS = [autoencoder_vs_vae, elbo, kl, reparameterization, decoder_variance]
+LESSONS = [autoencoder_vs_vae, elbo, kl, reparameterization, decoder_variance, disentanglement]
 TITLES = [lesson.TITLE for lesson in LESSONS]
 
 render_sidebar(HELP)

@@ -16,7 +16,7 @@ def show(at, lesson_number):
 def test_lesson_1_shows_ae_vae_and_pca_and_decodes_a_typed_point(learn_page):
     at = learn_page
     assert not at.exception and at.title[0].value == "Learn"
-    assert len(at.radio(key="learn_lesson").options) == 5
+    assert len(at.radio(key="learn_lesson").options) == 6
     assert at.header[0].value == "1. Autoencoder vs VAE"
     assert len(at.get("plotly_chart")) == 3 and len(at.image) == 2
     assert at.number_input(key="l1_AE_z1") and at.number_input(key="l1_VAE_z2")
@@ -66,7 +66,7 @@ def test_every_lesson_explains_what_it_needs_when_there_is_no_model(open_page, t
     monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path / "no-runs"))
     at = open_page("pages/learn.py")
     needs = []
-    for n in range(1, 6):
+    for n in range(1, 7):
         show(at, n)
         needs.append(" ".join(i.value for i in at.info))
         if n == 3:
@@ -74,3 +74,4 @@ def test_every_lesson_explains_what_it_needs_when_there_is_no_model(open_page, t
     assert "2-D VAE and a 2-D AE" in needs[0]
     assert "needs a VAE" in needs[1] and "needs a VAE" in needs[3]
     assert "No Gaussian-decoder VAEs" in needs[4]
+    assert "needs a β sweep" in needs[5]
