@@ -7,7 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import state
-from vae_core.upload import import_uploaded_run
+from explorer.markdown_text import markdown_text
+from vae_core.upload import PICKLE_SUFFIXES, import_uploaded_run
 
 PICKER_KEY = "sidebar_model_picker"
 UPLOAD_ERROR_KEY = "upload_error"
@@ -83,14 +84,16 @@ def _model_picker() -> None:
     if broken:
         with st.expander(f"{len(broken)} run(s) cannot be loaded"):
             for s in broken:
-                st.markdown(f"**{s.name}**: {s.error}")
+                # Folder names and errors quoting a config.json anyone may upload: shown as text.
+                st.markdown(f"**{markdown_text(s.name)}**: {markdown_text(s.error)}")
 
 
 def _upload() -> None:
     with st.expander("Upload a run"):
         st.file_uploader(
             "config.json + model.safetensors, or one .zip of them",
-            type=["json", "safetensors", "zip"],
+            # Pickle suffixes are accepted only to be refused with advice: a browser filter would hide them silently.
+            type=["json", "safetensors", "zip", *(suffix.lstrip(".") for suffix in PICKLE_SUFFIXES)],
             accept_multiple_files=True,
             key=_uploader_key(),
             on_change=_on_upload,
@@ -110,13 +113,14 @@ def _dataset_summary() -> None:
         st.error(str(e))
         return
     c, h, w = dataset.image_shape
-    kind = "VAE" if run.model.is_variational else "AE"
+    kind = {"vae": "VAE", "ae": "AE", "cvae": "conditional VAE (label y given to encoder and decoder)"}.get(
+        run.model_config.kind, run.model_config.kind)
     st.markdown(
         f"**Model:** {kind}, {run.model_config.arch}, latent dim d = {run.model_config.latent_dim}, "
         f"{run.model_config.likelihood} likelihood  \n"
         f"**Dataset:** `{dataset.spec}` · {len(dataset.train_x):,} train + {len(dataset.test_x):,} test images · "
         f"{c}×{h}×{w}  \n"
-        f"**Classes:** {', '.join(dataset.class_names) if dataset.has_labels else 'unlabelled'}"
+        f"**Classes:** {markdown_text(', '.join(dataset.class_names)) if dataset.has_labels else 'unlabelled'}"
     )
     if note:
         st.warning(note, icon="⚠️")
