@@ -1,10 +1,28 @@
-"""List the runs under a folder cheaply (config.json and metrics.json only, never the weights)."""
+"""List the runs under a folder cheaply (config.json and metrics.json only, never the weights).
+
+Summaries are remembered per folder and file identity (inode, size, mtime of both JSON files): the
+app lists every run on every rerun of every session, and parsing each run's metrics.json again was
+most of a page rerun's time under a class's load (benchmarks/load_test.py). A save swaps in new
+files, so a changed run is read afresh.
+"""
 from __future__ import annotations
 
+import dataclasses
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae_core.checkpoint import complete_siblings, created_timestamp, read_run_config, read_run_metrics
+from vae_core.checkpoint import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    complete_siblings,
+    created_timestamp,
+    read_run_config,
+    read_run_metrics,
+    resolve_run_folder,
+)
 from vae_core.run_names import TEMP_SIBLING_RE
 
 
@@ -46,9 +64,40 @@ def _last_test_neg_elbo(metrics: dict) -> float | None:
     return float(value)
 
 
+SUMMARY_CACHE_SIZE = 1024
+_summaries: OrderedDict[tuple, RunSummary] = OrderedDict()
+_summaries_lock = threading.Lock()
+
+
+def _identity(run_dir: Path) -> tuple | None:
+    """What names this version of a run's JSON files, or None when they cannot be stat'ed."""
+    try:
+        folder = resolve_run_folder(run_dir)
+        stats = [os.stat(folder / name) for name in (CONFIG_FILE, METRICS_FILE)]
+    except (OSError, ValueError):
+        return None
+    return (str(run_dir), str(folder), *((s.st_ino, s.st_size, s.st_mtime_ns) for s in stats))
+
+
 def summarize_run(run_dir: str | Path) -> RunSummary:
     """The registry row of one run folder; problems go into `error` instead of raising."""
     run_dir = Path(run_dir)
+    key = _identity(run_dir)
+    if key is not None:
+        with _summaries_lock:
+            if key in _summaries:
+                _summaries.move_to_end(key)
+                return dataclasses.replace(_summaries[key])
+    summary = _read_summary(run_dir)
+    if key is not None and key == _identity(run_dir):  # unchanged while it was read
+        with _summaries_lock:
+            _summaries[key] = summary
+            while len(_summaries) > SUMMARY_CACHE_SIZE:
+                _summaries.popitem(last=False)
+    return dataclasses.replace(summary)
+
+
+def _read_summary(run_dir: Path) -> RunSummary:
     try:
         config = read_run_config(run_dir)
         metrics = read_run_metrics(run_dir)

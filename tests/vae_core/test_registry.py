@@ -74,3 +74,22 @@ def test_listing_never_reads_weights(tmp_path):
     (tmp_path / "r" / "model.safetensors").write_bytes(b"garbage")  # load_run would refuse this
     [summary] = list_runs(tmp_path)
     assert summary.error is None
+
+
+def test_a_summary_is_read_once_per_version_of_the_run(tmp_path, monkeypatch):
+    from vae_core import registry
+
+    reads = []
+    real = registry.read_run_metrics
+    monkeypatch.setattr(registry, "read_run_metrics", lambda d: reads.append(d) or real(d))
+    save_tiny(tmp_path / "run", neg_elbo=120.0)
+    assert [s.test_neg_elbo for s in list_runs(tmp_path)] == [120.0]
+    assert [s.test_neg_elbo for s in list_runs(tmp_path)] == [120.0]
+    assert len(reads) == 1  # the second listing used the remembered summary
+    first = list_runs(tmp_path)[0]
+    first.name = "changed by a caller"  # callers get copies: the remembered row is not touched
+    assert list_runs(tmp_path)[0].name == "run"
+
+    save_tiny(tmp_path / "run", neg_elbo=99.5)  # saved again: new files, read afresh
+    assert [s.test_neg_elbo for s in list_runs(tmp_path)] == [99.5]
+    assert len(reads) == 2
