@@ -14,7 +14,8 @@ import torch
 from explorer.markdown_text import markdown_text
 from vae_core import analysis
 from vae_core.checkpoint import CONFIG_FILE, Run, load_run, resolve_run_folder
-from vae_core.data import ImageDataset, load_dataset
+from vae_core.data import ImageDataset, load_dataset, resolve_data_dir
+from vae_core.data.spec import check_files_inside
 from vae_core.device import resolve_device
 from vae_core.registry import RunSummary, list_runs
 
@@ -124,7 +125,12 @@ def dataset_for(run: Run) -> tuple[ImageDataset, str | None]:
     Raises ValueError when neither can be loaded.
     """
     spec, seed = run.dataset_info["spec"], int(run.dataset_info.get("seed", 0))
-    dataset, error = _load_dataset(spec, seed)
+    try:
+        check_files_inside(spec, resolve_data_dir(None))
+    except ValueError as outside:
+        dataset, error = None, str(outside)
+    else:
+        dataset, error = _load_dataset(spec, seed)
     if dataset is not None:
         return dataset, None
     shape = tuple(run.model_config.image_shape)

@@ -89,3 +89,26 @@ def test_an_upload_named_like_html_gets_a_plain_run_name(tiny_model_dirs, tmp_pa
             archive.writestr(f"{HOSTILE_NAME}/{name}", data)
     run_dir = import_uploaded_run({f"{HOSTILE_NAME}.zip": buffer.getvalue()}, tmp_path)
     assert run_dir.name == "uploaded-run"
+
+
+def test_an_uploaded_run_cannot_make_the_server_read_files_outside_the_data_folder(
+        tiny_model_dirs, tiny_runs_dir, tmp_path, monkeypatch):  # fmt: skip
+    import numpy as np
+
+    secret = tmp_path / "outside" / "secret.npz"  # a readable npz the server's user owns
+    secret.parent.mkdir()
+    np.savez(secret, x=np.zeros((4, 8, 8), dtype=np.float32), y=np.zeros(4, dtype=np.int64))
+    default = tiny_model_dirs[0] / "vae-mlp-2d-digits"
+    config = json.loads((default / "config.json").read_text())
+    for spec in (f"npz:{secret}", f"npz:data/../{secret.relative_to(tmp_path)}", f"folder:{secret.parent}"):
+        runs = tmp_path / f"runs-{abs(hash(spec))}"
+        run_dir = import_uploaded_run(run_files(default, dataset={**config["dataset"], "spec": spec}), runs)
+        monkeypatch.setenv("VAE_RUNS_DIR", str(runs))
+        monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "data"))
+        at = AppTest.from_function(sidebar_page, default_timeout=60)
+        at.session_state["model_path"] = str(run_dir)
+        at.run()
+        assert not at.exception
+        notes = [shown(w.value) for w in at.sidebar.warning if "cannot be loaded here" in w.value]
+        assert notes and "reads dataset files only inside" in notes[0], [w.value for w in at.sidebar.warning]
+        assert "8×8" in " ".join(m.value for m in at.sidebar.markdown)  # the digits stand-in is shown instead

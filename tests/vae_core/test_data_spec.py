@@ -78,3 +78,19 @@ def test_dataset_info_is_json_ready():
     assert info == {"spec": "shapes:64:20", "seed": 3, "image_shape": [1, 64, 64],
                     "class_names": ["square", "ellipse", "heart"]}
     assert json.loads(json.dumps(info)) == info
+
+
+def test_user_file_specs_may_be_held_to_one_folder(tmp_path):
+    from vae_core.data.spec import check_files_inside
+
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    check_files_inside(f"npz:{root / 'sub' / 'a.npz'}", root)
+    check_files_inside(f"idx:{root / 'i.gz'},{root / 'l.gz'}", root)
+    check_files_inside("shapes:32", root)  # no files at all
+    (tmp_path / "elsewhere").mkdir()
+    (root / "escape").symlink_to(tmp_path / "elsewhere")
+    for spec in (f"npz:{tmp_path / 'a.npz'}", f"folder:{root / '..' / 'x'}", f"idx:{root / 'i.gz'},/etc/passwd",
+                 f"folder:{root / 'escape'}"):
+        with pytest.raises(ValueError, match="reads dataset files only inside"):
+            check_files_inside(spec, root)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 OFFLINE = ("mnist5k", "digits", "shapes")
 DOWNLOADED = ("mnist", "fashion-mnist", "kmnist", "cifar10")
@@ -85,3 +86,14 @@ def _parse_shapes(rest: str, spec: str) -> DatasetSpec:
     if not 10 <= count <= SHAPES_MAX_COUNT:
         raise ValueError(f"dataset {spec!r}: shapes COUNT must be from 10 to {SHAPES_MAX_COUNT}, got {count}")
     return DatasetSpec("shapes", size=size, count=count)
+
+
+def check_files_inside(spec: str, root: str | Path) -> None:
+    """Raise ValueError unless every file a user-files spec (idx, npz, folder) reads lies inside `root`.
+
+    A server that lists runs anyone may upload must not read whatever path a config.json names."""
+    parsed = parse_spec(spec)
+    root = Path(root).expanduser().resolve()
+    for path in parsed.paths:
+        if not Path(path).expanduser().resolve().is_relative_to(root):
+            raise ValueError(f"dataset {spec!r}: this server reads dataset files only inside {root}, not {path}")
