@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import streamlit as st
 import torch
 
 from explorer.torch_threads import for_training
@@ -305,10 +304,20 @@ class JobManager:
                 job.snapshots = job.snapshots[:1] + job.snapshots[1:-1:2] + job.snapshots[-1:]
 
 
-@st.cache_resource(show_spinner=False)
+_managers: dict[tuple[str, int], JobManager] = {}
+_managers_lock = threading.Lock()
+
+
 def server_job_manager(runs_root: str, max_running: int) -> JobManager:
-    """The one JobManager of this server process for a runs folder and cap; jobs survive page switches."""
-    return JobManager(runs_root, max_running)
+    """The one JobManager of this server process for a runs folder and cap; jobs survive page switches.
+
+    A plain module-level registry, not st.cache_resource: any browser can send Streamlit's
+    clear-cache message, and that must not make a class's running jobs vanish from every page."""
+    with _managers_lock:
+        key = (str(runs_root), int(max_running))
+        if key not in _managers:
+            _managers[key] = JobManager(runs_root, max_running)
+        return _managers[key]
 
 
 def format_eta(seconds: float | None) -> str:

@@ -202,3 +202,15 @@ def test_a_failed_job_gives_its_name_back(tmp_path):
     assert manager.wait(bad, timeout=30) and manager.view(bad).state == "failed"
     good = manager.submit(TINY, recipe(epochs=1), "digits", "retry-me")
     assert manager.wait(good, timeout=60) and manager.view(good).state == "finished"
+
+
+def test_clearing_streamlits_caches_keeps_the_servers_jobs(tmp_path):
+    import streamlit as st
+
+    from explorer.training_jobs import server_job_manager
+
+    manager = server_job_manager(str(tmp_path), 2)
+    st.cache_resource.clear()  # what any browser's clear-cache message does
+    st.cache_data.clear()
+    assert server_job_manager(str(tmp_path), 2) is manager
+    assert server_job_manager(str(tmp_path), 3) is not manager  # another cap is another manager
