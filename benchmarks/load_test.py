@@ -11,8 +11,9 @@ BackMsg.FromString, while dragging the pad on vae-conv-10d-shapes): a drag step 
 BackMsg for the pad's fragment carrying the component state
   {"z": {"values": [d floats], "seq": n, "final": false}}
 under the widget id of the component keyed "explore_pad"; releasing the slider sends "final": true,
-which reruns the whole page. Like the pad, a session keeps one message in flight, sends it again
-under a new seq when it has had no answer for 3 s (--resend-after), and sends the next z in the
+which reruns the whole page. Like the pad, a session keeps one message in flight and waits for its
+answer (the pad never resends on a timer; --resend-after N sends again after N s, which showed
+why: on a busy server resent releases rerun the whole page again and again), and sends the next z in the
 animation frame after the answer (a random 0–16.7 ms later); it drags for 1–3 s, releases, pauses
 0.5–2 s, and every ~10–20 s switches to another page (a rerun with that page's script hash),
 stays there 2–5 s and comes back; between them the sessions visit every page. All sessions open the
@@ -364,8 +365,8 @@ def main() -> int:
     parser.add_argument("--stagger", type=float, default=0.1, help="seconds between two sessions' starts")
     parser.add_argument("--session-ttl", type=float, default=10,
                         help="the server's server.disconnectedSessionTTL, seconds (Streamlit's default is 120)")
-    parser.add_argument("--resend-after", type=float, default=STALE_S,
-                        help="seconds before an unanswered pad message goes again, as latent_pad.js does (0: never)")
+    parser.add_argument("--resend-after", type=float, default=0,
+                        help="seconds before an unanswered pad message goes again (0: never, as latent_pad.js)")
     parser.add_argument("--malloc-arenas", type=int, help="run the server with MALLOC_ARENA_MAX set to this")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()

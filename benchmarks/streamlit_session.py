@@ -28,7 +28,10 @@ FINAL_STATUSES = {
     ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "fragment finished",
     ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile error",
 }
-MAX_CACHED_MESSAGES = 64  # a tab keeps recent cacheable messages; enough for the app's pages
+# Cacheable messages a session keeps. Every rerun tells the server which it holds, and the server may
+# answer with a bare ref_hash to any of them, so evicting one between the two breaks the session (seen
+# once with 64 under 30 sessions). Chromium keeps them for runs, not by count; 4096 is never reached.
+MAX_CACHED_MESSAGES = 4096
 MAX_MESSAGE_BYTES = 256 * 2**20  # the server's own default cap is 200 MB (server.maxMessageSize)
 
 

@@ -54,7 +54,8 @@ CLASSIC_KEY = "explore_classic_sliders"
 SERVER_DECODE_KEY = "explore_pad_server_decode"
 PAD_KEY = "explore_pad"
 PAD_ACK_KEY = "explore_pad_ack"  # the seq of the last z the pad sent that the server holds
-PAD_RELEASED_KEY = "explore_pad_released"
+HELD_Z_KEY = "explore_held_z"  # the z of the last release (or button): where "Where z sits" puts its marker
+WHERE_SHOWN_KEY = "explore_where_shown"  # (run, held z, class) that "Where z sits" shows now; None after a full run
 WEIGHTS_SENT_KEY = "explore_pad_weights_sent"  # the run key whose decoder this page already has
 # Widgets whose options depend on the model; forgotten when the model changes, so no stale value is out of range.
 MODEL_DEPENDENT_KEYS = ("explore_slider_dims", "explore_pick_index", "explore_pick_class", "explore_start_index",
@@ -71,6 +72,7 @@ def set_z(z) -> None:
     # Slider values snap to the 0.01 grid, so the stored vector matches what the sliders show.
     values = [round(float(v), 2) for v in z]
     _hold_z(values)
+    st.session_state[HELD_Z_KEY] = values
     st.session_state[Z_VERSION_KEY] = st.session_state.get(Z_VERSION_KEY, 0) + 1
 
 
@@ -89,7 +91,7 @@ def _on_pad_z() -> None:
     _hold_z([round(min(SLIDER_LIMIT, max(-SLIDER_LIMIT, float(v))), 2) for v in values])
     st.session_state[PAD_ACK_KEY] = int(message.get("seq", 0))
     if message.get("final"):
-        st.session_state[PAD_RELEASED_KEY] = True
+        st.session_state[HELD_Z_KEY] = list(st.session_state[Z_KEY])
 
 
 def _on_pad_needs_weights() -> None:
@@ -157,7 +159,7 @@ def decode_one(run, z) -> torch.Tensor:
 
 
 @st.fragment
-def slider_panel(run, dims: list[int]) -> None:
+def slider_panel(run, dims: list[int], where_slot) -> None:
     """Classic st.slider sliders and the decoded image: a slider release reruns only this part."""
     for_interactive_work()
     z = list(st.session_state[Z_KEY])
@@ -180,6 +182,8 @@ def slider_panel(run, dims: list[int]) -> None:
         st.image(picture, caption="decoder mean E[x | z] at the slider values")
         _captions(run)
     cvae_panel.every_class_row(run, z)
+    st.session_state[HELD_Z_KEY] = z  # a classic slider reports only on release
+    _where_z_sits_in(where_slot, run, z)
 
 
 def _captions(run) -> None:
@@ -193,11 +197,9 @@ def _captions(run) -> None:
 
 
 @st.fragment
-def pad_panel(run, dims: list[int]) -> None:
+def pad_panel(run, dims: list[int], where_slot) -> None:
     """The live latent pad: drags redraw in the browser (MLP) or through this fragment (conv decoders)."""
     for_interactive_work()
-    if st.session_state.pop(PAD_RELEASED_KEY, False):
-        st.rerun(scope="app")  # a released slider: the rest of the page follows the new z
     key = state.run_key(run)
     decoder = None if st.session_state.get(SERVER_DECODE_KEY) else latent_pad.browser_decoder(run, key)
     z = list(st.session_state[Z_KEY])
@@ -219,6 +221,11 @@ def pad_panel(run, dims: list[int]) -> None:
         st.info("Pick at least one dimension above to get sliders.")
     cvae_panel.every_class_row(run, z)
     _captions(run)
+    # A release reruns only this fragment, which redraws "Where z sits" in its slot below the panel;
+    # drag steps leave the slot as it is. (A whole-page rerun per release was most of a class
+    # server's load, benchmarks/load_test.py.)
+    held = st.session_state.get(HELD_Z_KEY)
+    _where_z_sits_in(where_slot, run, held if isinstance(held, list) and len(held) == len(z) else z)
 
 
 def _buttons(run, d: int, dataset) -> None:
@@ -260,31 +267,51 @@ def _panel_options(run) -> bool:
     return classic
 
 
-def _where_z_sits(run, dataset) -> None:
-    """The z the server holds: its values, its place among the encoded test images, the nearest training image."""
-    z = st.session_state[Z_KEY]
+def _where_z_sits_in(slot, run, z: list[float]) -> None:
+    """Draw "Where z sits" for z in `slot` (an st.empty outside the panel's fragment), unless it shows z already.
+
+    The slot keeps its content through the fragment's drag-step reruns; main() forgets what it shows
+    at every full run, which rebuilds the page."""
+    key = (state.run_key(run), tuple(z), cvae_panel.selected_class(run))
+    if st.session_state.get(WHERE_SHOWN_KEY) == key:
+        return
+    with slot.container():
+        _where_z_sits(run, z)
+    st.session_state[WHERE_SHOWN_KEY] = key
+
+
+def _where_z_sits(run, z: list[float]) -> None:
+    """The z of the last release: its values, its place among the encoded test images, the nearest training image."""
     shown = ", ".join(f"{v:+.2f}" for v in z[:8]) + (", …" if len(z) > 8 else "")
     st.caption(f"z on the server: ({shown})")
-    if dataset is None:
-        return
+    try:
+        dataset, _ = state.dataset_for(run)  # main() shows the note when it is a stand-in
+    except ValueError:
+        return  # main() says why
+    fig, (picture, caption) = _where_figure_and_neighbour(run, dataset, z)
     with st.expander("Where z sits: the latent map and the nearest training image", expanded=len(z) <= 2):
         left, right = st.columns([3, 1])
-        mu, _ = state.cached_encoding(run, "test")
-        zt = torch.tensor([z], dtype=mu.dtype)
-        if mu.shape[1] <= 2:
-            points, marker, titles = analysis.project_2d(mu, "identity"), analysis.project_2d(zt, "identity")[0], ("z₁", "z₂")
-        else:
-            both = analysis.project_2d(torch.cat([mu, zt]), "pca")
-            points, marker, titles = both[:-1], both[-1], ("PC 1 of μ", "PC 2 of μ")
-        fig = latent_map_figure(points, dataset.test_y, dataset.class_names, axis_titles=titles, highlight=marker)
-        fig.update_layout(height=360)
         left.plotly_chart(fig, key="explore_where_map")
-        decoded = decode_one(run, z)
-        index, distance = analysis.nearest_training_image(decoded, dataset.train_x)
-        i = int(index[0])
-        right.image(upscale_nearest(dataset.train_x[i], scale_for_width(dataset.image_shape[-1], 112)),
-                    caption=f"nearest training image #{i} (class {dataset.class_names[int(dataset.train_y[i])]}), "
-                            f"pixel distance {float(distance[0]):.2f}")  # fmt: skip
+        right.image(picture, caption=caption)
+
+
+def _where_figure_and_neighbour(run, dataset, z: list[float]):
+    """(the latent map with z marked, (the nearest training image, its caption))."""
+    mu, _ = state.cached_encoding(run, "test")
+    zt = torch.tensor([z], dtype=mu.dtype)
+    if mu.shape[1] <= 2:
+        points, marker, titles = analysis.project_2d(mu, "identity"), analysis.project_2d(zt, "identity")[0], ("z₁", "z₂")
+    else:
+        both = analysis.project_2d(torch.cat([mu, zt]), "pca")
+        points, marker, titles = both[:-1], both[-1], ("PC 1 of μ", "PC 2 of μ")
+    fig = latent_map_figure(points, dataset.test_y, dataset.class_names, axis_titles=titles, highlight=marker)
+    fig.update_layout(height=360)
+    index, distance = analysis.nearest_training_image(decode_one(run, z), dataset.train_x)
+    i = int(index[0])
+    picture = upscale_nearest(dataset.train_x[i], scale_for_width(dataset.image_shape[-1], 112))
+    caption = (f"nearest training image #{i} (class {dataset.class_names[int(dataset.train_y[i])]}), "
+               f"pixel distance {float(distance[0]):.2f}")  # fmt: skip
+    return fig, (picture, caption)
 
 
 def _traversal(run, d: int, dims: list[int]) -> None:
@@ -356,7 +383,10 @@ def main() -> None:
         classic = _panel_options(run)
         cvae_panel.class_picker(run)  # a cvae's class y, above the pad that draws it
         # The decoded image comes before anything that needs the dataset, so a cold start shows it soonest.
-        (slider_panel if classic else pad_panel)(run, dims)
+        panel_area, where_slot = st.container(), st.empty()
+        st.session_state[WHERE_SHOWN_KEY] = None  # this full run rebuilds the page, the slot included
+        with panel_area:
+            (slider_panel if classic else pad_panel)(run, dims, where_slot)
         try:
             dataset, note = state.dataset_for(run)
             if note:
@@ -364,7 +394,6 @@ def main() -> None:
         except ValueError as e:
             dataset = None
             st.warning(str(e), icon="⚠️")
-        _where_z_sits(run, dataset)
         _buttons(run, d, dataset)
         st.divider()
         _traversal(run, d, dims)

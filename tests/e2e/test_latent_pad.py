@@ -101,6 +101,9 @@ def test_dragging_a_latent_slider_redraws_during_the_drag(page, app_url):
     first = float(server_z(page).split(",")[0])
     value = float(slider(page, 0).input_value())
     assert first == pytest.approx(value, abs=0.011) and first > 0.5
+    # The release redrew "Where z sits" in its place (only the pad's fragment reran): one copy of it.
+    assert page.locator('[data-testid="stCaptionContainer"]', has_text="z on the server:").count() == 1
+    assert page.get_by_text("Where z sits").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
