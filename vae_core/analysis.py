@@ -24,7 +24,7 @@ from vae_core.analysis_latent import (
 )
 from vae_core.analysis_lessons import decode_points
 from vae_core.analysis_neighbours import nearest_training_image
-from vae_core.analysis_projection import PROJECTION_METHODS, project_2d, projection_methods
+from vae_core.analysis_projection import PROJECTION_METHODS, pca_basis, project_2d, project_with_basis, projection_methods
 
 __all__ = [
     "PROJECTION_METHODS",
@@ -42,7 +42,9 @@ __all__ = [
     "posterior_ellipse",
     "prior_density_grid",
     "prior_samples",
+    "pca_basis",
     "project_2d",
+    "project_with_basis",
     "projection_methods",
     "reconstruct",
     "standard_normal_quantiles",

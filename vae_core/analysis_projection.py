@@ -40,15 +40,29 @@ def _pad_to_2(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pca_2d(points: np.ndarray) -> np.ndarray:
-    """Scores on the two leading principal components; each component's largest loading is positive,
-    so the picture does not flip between runs."""
-    centred = points - points.mean(0)
+def pca_basis(mu) -> tuple[np.ndarray, np.ndarray]:
+    """(mean [d], the two leading principal components [d, ≤2]) of codes [N, d]; each component's largest
+    loading is positive, so the picture does not flip between runs."""
+    points = np.asarray(mu.detach().cpu().double().numpy() if isinstance(mu, torch.Tensor) else mu, dtype=np.float64)
+    mean = points.mean(0)
+    centred = points - mean
     covariance = centred.T @ centred  # [d, d]: cheap for any N, since d ≤ 128
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     leading = eigenvectors[:, np.argsort(eigenvalues)[::-1][:2]]
     signs = np.sign(leading[np.abs(leading).argmax(0), np.arange(leading.shape[1])])
-    return _pad_to_2(centred @ (leading * np.where(signs == 0, 1.0, signs)))
+    return mean, leading * np.where(signs == 0, 1.0, signs)
+
+
+def project_with_basis(points, basis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Points [M, d] on the components of `pca_basis` (fitted elsewhere, e.g. on the test codes) -> [M, 2]."""
+    mean, components = basis
+    points = np.asarray(points.detach().cpu().double().numpy() if isinstance(points, torch.Tensor) else points,
+                        dtype=np.float64)  # fmt: skip
+    return _pad_to_2((points - mean) @ components)
+
+
+def _pca_2d(points: np.ndarray) -> np.ndarray:
+    return project_with_basis(points, pca_basis(points))
 
 
 def _tsne_2d(points: np.ndarray, seed: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from explorer.figures.latent import (
     latent_map_figure,
     latent_scatter,
     selected_dataset_indices,
+    with_highlight_at,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "selected_dataset_indices",
     "to_uint8",
     "upscale_nearest",
+    "with_highlight_at",
 ]

@@ -22,6 +22,7 @@ from explorer.figures import (
     scale_for_width,
     to_uint8,
     upscale_nearest,
+    with_highlight_at,
 )
 from explorer.sidebar import render_sidebar
 from explorer.torch_threads import for_interactive_work
@@ -295,17 +296,29 @@ def _where_z_sits(run, z: list[float]) -> None:
         right.image(picture, caption=caption)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _where_map(_run, _dataset, key: str) -> tuple[dict, tuple | None]:
+    """(the map of the encoded test images with a ring to move, the PCA basis for d > 2 or None), per run.
+
+    Shared by every session (read-only): a release then only moves the ring, instead of building and
+    validating a plotly figure of thousands of points for each of a class's releases."""
+    mu, _ = state.cached_encoding(_run, "test")
+    if mu.shape[1] <= 2:
+        points, basis, titles = analysis.project_2d(mu, "identity"), None, ("z₁", "z₂")
+    else:
+        basis = analysis.pca_basis(mu)
+        points, titles = analysis.project_with_basis(mu, basis), ("PC 1 of μ", "PC 2 of μ")
+    fig = latent_map_figure(points, _dataset.test_y, _dataset.class_names, axis_titles=titles, highlight=np.zeros(2))
+    fig.update_layout(height=360)
+    return fig.to_plotly_json(), basis
+
+
 def _where_figure_and_neighbour(run, dataset, z: list[float]):
     """(the latent map with z marked, (the nearest training image, its caption))."""
-    mu, _ = state.cached_encoding(run, "test")
-    zt = torch.tensor([z], dtype=mu.dtype)
-    if mu.shape[1] <= 2:
-        points, marker, titles = analysis.project_2d(mu, "identity"), analysis.project_2d(zt, "identity")[0], ("z₁", "z₂")
-    else:
-        both = analysis.project_2d(torch.cat([mu, zt]), "pca")
-        points, marker, titles = both[:-1], both[-1], ("PC 1 of μ", "PC 2 of μ")
-    fig = latent_map_figure(points, dataset.test_y, dataset.class_names, axis_titles=titles, highlight=marker)
-    fig.update_layout(height=360)
+    figure_json, basis = _where_map(run, dataset, f"{state.run_key(run)}|{dataset.spec}")
+    zt = np.asarray([z], dtype=np.float64)
+    marker = analysis.project_2d(zt, "identity")[0] if basis is None else analysis.project_with_basis(zt, basis)[0]
+    fig = with_highlight_at(figure_json, marker)
     index, distance = analysis.nearest_training_image(decode_one(run, z), dataset.train_x)
     i = int(index[0])
     picture = upscale_nearest(dataset.train_x[i], scale_for_width(dataset.image_shape[-1], 112))

@@ -113,3 +113,19 @@ def test_kl_bar_shows_each_dimension_and_greys_inactive_ones():
     assert bar.marker.color[0] != bar.marker.color[1] == bar.marker.color[2]
     assert "nats" in fig.layout.yaxis.title.text
     assert math.isclose(sum(bar.y), 3.501)
+
+
+def test_a_made_map_gets_its_ring_moved_without_touching_the_original():
+    import json
+
+    from explorer.figures import latent_map_figure, with_highlight_at
+
+    points, labels = np.random.default_rng(0).normal(size=(40, 2)), torch.arange(40) % 3
+    made = latent_map_figure(points, labels, ["a", "b", "c"], highlight=np.zeros(2)).to_plotly_json()
+    before = json.dumps(made, default=str)
+    moved = with_highlight_at(made, np.array([1.5, -2.0]))
+    moved.update_layout(height=100)  # what a caller may do to its copy
+    ring = [t for t in moved.data if t.name == "selected"]
+    assert len(ring) == 1 and list(ring[0].x) == [1.5] and list(ring[0].y) == [-2.0]
+    assert [t.name for t in moved.data] == ["a", "b", "c", "selected"]
+    assert json.dumps(made, default=str) == before

@@ -259,3 +259,13 @@ def test_nearest_training_image_finds_an_exact_copy():
     assert single_index.tolist() == [99]
     with pytest.raises(ValueError, match="do not match"):
         analysis.nearest_training_image(torch.rand(2, 1, 4, 4), train_x)
+
+
+def test_a_pca_basis_fitted_on_the_codes_projects_new_points_like_the_codes():
+    from vae_core.analysis import pca_basis, project_2d, project_with_basis
+
+    mu = torch.randn(500, 6, generator=torch.Generator().manual_seed(0)) * torch.tensor([3.0, 2.0, 1, 1, 1, 1])
+    basis = pca_basis(mu)
+    np.testing.assert_allclose(project_with_basis(mu, basis), project_2d(mu, "pca"), atol=1e-10)
+    # A new point lands where the same point among the codes would.
+    np.testing.assert_allclose(project_with_basis(mu[:1], basis), project_2d(mu, "pca")[:1], atol=1e-10)
