@@ -10,32 +10,20 @@ same server (model and dataset already cached).
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from benchmarks.app_server import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app  # noqa: E402
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 
 TARGET_S = 10.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 # The Explore page's latent pad marks the moment it first drew a decoded image (explorer/components/latent_pad).
 FIRST_DECODED = "() => window.__latentPadFirstImage !== undefined"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_image(page, timeout_s: float) -> None:
@@ -44,24 +32,10 @@ def wait_for_image(page, timeout_s: float) -> None:
 
 def one_start(browser, runs_dir: str) -> tuple[float, float]:
     """(cold seconds, warm seconds) for one fresh server process."""
-    port = free_port()
-    env = {**os.environ, "VAE_RUNS_DIR": runs_dir}
     start = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    # The browser can only open the page once the server listens; the clock runs from the start.
+    server, url = start_app(env={"VAE_RUNS_DIR": runs_dir}, timeout_s=60)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        while True:  # the browser can only open the page once the server listens
-            try:
-                urllib.request.urlopen(url + "_stcore/health", timeout=1)
-                break
-            except OSError:
-                if time.perf_counter() - start > 60:
-                    raise RuntimeError("the server did not answer /_stcore/health within 60 s")
-                time.sleep(0.05)
         timings = []
         for _ in range(2):
             context = browser.new_context()
@@ -73,8 +47,7 @@ def one_start(browser, runs_dir: str) -> tuple[float, float]:
             context.close()
         return timings[0], timings[1]
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_app(server)
 
 
 def main() -> int:

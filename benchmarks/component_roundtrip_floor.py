@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.app_cold_start import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: E402
+from benchmarks.app_server import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app  # noqa: E402
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 
 PROBE_APP = textwrap.dedent('''
@@ -60,23 +57,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "probe_app.py"
         app.write_text(PROBE_APP)
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        server, url = start_app(app, timeout_s=60)
         try:
-            url = f"http://127.0.0.1:{port}/"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(url + "_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the probe server did not start")
-                    time.sleep(0.1)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 page = browser.new_page()
@@ -88,8 +70,7 @@ def main() -> int:
                 times = sorted(page.evaluate("window.__rt.times"))
                 browser.close()
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            stop_app(server)
     p95 = times[max(0, round(0.95 * len(times)) - 1)]
     print(f"n={len(times)}  p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms")
     return 0

@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.app_cold_start import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: E402
+from benchmarks.app_server import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app  # noqa: E402
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 
 BROWSER_TARGET_MS = 50.0
@@ -35,28 +32,6 @@ SERVER_TARGET_MS = 200.0
 PAD = '[data-testid="latentPad"]'
 DRAWN = f"() => Number(document.querySelector('{PAD}')?.dataset.drawn || 0)"
 FIRST_IMAGE = "() => window.__latentPadFirstImage"
-
-
-def start_server(runs_dir: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "VAE_RUNS_DIR": runs_dir}
-    env.pop("VAE_ASSETS_MODELS_DIR", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.perf_counter() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "_stcore/health", timeout=1)
-            return server, url
-        except OSError:
-            if time.perf_counter() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the server did not answer /_stcore/health within 60 s")
-            time.sleep(0.05)
 
 
 def open_page(browser, url: str):
@@ -149,7 +124,8 @@ def main() -> int:
     results = []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as runs_dir:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        server, url = start_server(runs_dir)
+        server, base = start_app(env={"VAE_RUNS_DIR": runs_dir})
+        url = base + "/"
         try:
             cold_context, _, cold = open_page(browser, url)
             cold_context.close()
@@ -174,8 +150,7 @@ def main() -> int:
                                    BROWSER_TARGET_MS))
             context.close()
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            stop_app(server)
             browser.close()
     ok = all(r["passed"] for r in results)
     if args.json:

@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +49,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.app_cold_start import free_port  # noqa: E402
+from benchmarks.app_server import start_app  # noqa: E402
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 from benchmarks.streamlit_session import SessionClosed, StreamlitSession  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
@@ -74,34 +73,16 @@ MB = 2**20
 
 def start_server(runs_dir: str, session_ttl: float, log_path: Path,
                  malloc_arenas: int | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "VAE_RUNS_DIR": runs_dir}
-    env.pop("VAE_ASSETS_MODELS_DIR", None)
+    env = {"VAE_RUNS_DIR": runs_dir}
     if malloc_arenas:
         # glibc gives each thread that allocates its own arena, up to 8 per core, and Streamlit starts a
         # fresh thread for nearly every script run: the arenas fragment, and freed memory is seldom returned.
         env["MALLOC_ARENA_MAX"] = str(malloc_arenas)
+    # No reloading when a file under the app changes: a hosted class wants none, and here other work
+    # may edit the repository meanwhile (a reload under 30 sessions races imports).
+    args = ("--server.disconnectedSessionTTL", f"{session_ttl:g}", "--server.fileWatcherType", "none")
     with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.disconnectedSessionTTL", f"{session_ttl:g}",
-             # No reloading when a file under the app changes: a hosted class wants none, and here
-             # other work may edit the repository meanwhile (a reload under 30 sessions races imports).
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.perf_counter() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            return server, url
-        except OSError:
-            if time.perf_counter() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError(f"the server did not answer /_stcore/health within 90 s; see {log_path}")
-            time.sleep(0.1)
+        return start_app(env=env, args=args, log=log)
 
 
 def rss_mb(pid: int) -> float:

@@ -2,21 +2,14 @@
 Debian's Chromium driven by Playwright. Every test here is marked e2e; CI runs them all."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks.app_server import CHROMIUM, CHROMIUM_FLAGS, start_app, stop_app
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 
 
 def pytest_collection_modifyitems(items):
@@ -25,44 +18,18 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """Base URL of a headless app server on the shipped models, with its own empty runs folder."""
-    port = _free_port()
     runs = tmp_path_factory.mktemp("e2e-runs")
-    env = {**os.environ, "VAE_RUNS_DIR": str(runs), "VAE_MAX_TRAINING_JOBS": "2"}
-    env.pop("VAE_ASSETS_MODELS_DIR", None)
     log = open(tmp_path_factory.mktemp("e2e-log") / "server.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"the app server did not come up; see {log.name}")
-        time.sleep(0.2)
-    yield url
-    server.terminate()
     try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
+        server, url = start_app(env={"VAE_RUNS_DIR": str(runs), "VAE_MAX_TRAINING_JOBS": "2"}, log=log)
+    except RuntimeError as e:
+        log.close()
+        pytest.fail(str(e))
+    yield url
+    stop_app(server)
     log.close()
 
 
