@@ -114,6 +114,8 @@ def run_key(run: Run) -> str:
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
 def _load_dataset(spec: str, seed: int) -> tuple[ImageDataset | None, str | None]:
     try:
+        # A config.json anyone may upload names the spec: its files are read only inside the data folder.
+        check_files_inside(spec, resolve_data_dir(None))
         return load_dataset(spec, seed=seed), None
     except ValueError as e:
         return None, str(e)
@@ -125,12 +127,7 @@ def dataset_for(run: Run) -> tuple[ImageDataset, str | None]:
     Raises ValueError when neither can be loaded.
     """
     spec, seed = run.dataset_info["spec"], int(run.dataset_info.get("seed", 0))
-    try:
-        check_files_inside(spec, resolve_data_dir(None))
-    except ValueError as outside:
-        dataset, error = None, str(outside)
-    else:
-        dataset, error = _load_dataset(spec, seed)
+    dataset, error = _load_dataset(spec, seed)
     if dataset is not None:
         return dataset, None
     shape = tuple(run.model_config.image_shape)
