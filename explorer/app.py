@@ -9,13 +9,14 @@ if str(REPO_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from explorer import sidebar  # noqa: E402
+from explorer import sidebar, tcp_nodelay  # noqa: E402
 from explorer.torch_threads import for_interactive_work  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 # Fragment reruns skip this file: each fragment that decodes calls it too.
 for_interactive_work()
+tcp_nodelay.for_this_server()  # Streamlit's sockets keep Nagle's algorithm on; see the module
 st.set_page_config(page_title="VAE explorer", page_icon="🧭", layout="wide")
 
 page = st.navigation(
