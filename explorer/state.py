@@ -17,6 +17,7 @@ from vae_core.checkpoint import CONFIG_FILE, Run, load_run, resolve_run_folder
 from vae_core.data import ImageDataset, load_dataset, resolve_data_dir
 from vae_core.data.spec import check_files_inside
 from vae_core.device import resolve_device
+from vae_core.point_decoder import PointDecoder
 from vae_core.registry import RunSummary, list_runs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +164,14 @@ def cached_encoding(run: Run, split: str = "test") -> tuple[torch.Tensor, torch.
     """(μ [N, d], log σ² [N, d]) of the split's images under `run` (AE: (codes, None)); shared, do not edit."""
     dataset, _ = dataset_for(run)
     return _encode(run, run_key(run), dataset.spec, split)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _point_decoder(_run: Run, key: str) -> PointDecoder:
+    return PointDecoder(_run.model)
+
+
+def decode_point(run: Run, z, y=None) -> torch.Tensor:
+    """E[x | z] (with class y for a conditional VAE) of one latent point, [C, H, W]: the decode a drag
+    step, a click or a release asks for, through the run's traced decoder (vae_core.point_decoder)."""
+    return _point_decoder(run, run_key(run))(z, y)

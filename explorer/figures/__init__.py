@@ -7,6 +7,7 @@ from explorer.figures.images import (
     scale_for_width,
     to_uint8,
     upscale_nearest,
+    upscale_pixels,
 )
 from explorer.figures.latent import (
     add_highlight,
@@ -40,5 +41,6 @@ __all__ = [
     "selected_dataset_indices",
     "to_uint8",
     "upscale_nearest",
+    "upscale_pixels",
     "with_highlight_at",
 ]

@@ -39,7 +39,13 @@ def upscale_nearest(image, scale: int) -> np.ndarray:
     array = to_uint8(image)
     if array.ndim != 3:
         raise ValueError(f"upscale: expected one image [C, H, W], got shape {list(_as_float_array(image).shape)}")
-    return _squeeze_grey(array.repeat(scale, axis=0).repeat(scale, axis=1))
+    return upscale_pixels(array, scale)
+
+
+def upscale_pixels(pixels: np.ndarray, scale: int) -> np.ndarray:
+    """to_uint8's output for one image, [H, W, C] -> [H·scale, W·scale(, 3)]: upscale_nearest without
+    converting again what is converted already."""
+    return _squeeze_grey(pixels.repeat(scale, axis=0).repeat(scale, axis=1))
 
 
 def scale_for_width(image_width: int, target_px: int = 280) -> int:

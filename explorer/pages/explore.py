@@ -22,6 +22,7 @@ from explorer.figures import (
     scale_for_width,
     to_uint8,
     upscale_nearest,
+    upscale_pixels,
     with_highlight_at,
 )
 from explorer.sidebar import render_sidebar
@@ -156,7 +157,7 @@ def _slider_dims(d: int) -> list[int]:
 
 def decode_one(run, z) -> torch.Tensor:
     """The decoder mean E[x|z] for one latent vector, [C, H, W]; a cvae draws the picked class, E[x|z, y]."""
-    return analysis.decode_points(run.model, z, cvae_panel.selected_class(run))[0]
+    return state.decode_point(run, z, cvae_panel.selected_class(run))
 
 
 @st.fragment
@@ -206,14 +207,15 @@ def pad_panel(run, dims: list[int], where_slot) -> None:
     z = list(st.session_state[Z_KEY])
     image = decode_one(run, z)
     scale = scale_for_width(image.shape[-1])
-    st.session_state[DECODED_KEY] = upscale_nearest(image, scale)
+    pixels = to_uint8(image)
+    st.session_state[DECODED_KEY] = upscale_pixels(pixels, scale)
     data = latent_pad.pad_data(
         model_key=key, mode="browser" if decoder is not None else "server", dims=dims, z=z,
         z_version=st.session_state.get(Z_VERSION_KEY, 0), image_shape=run.model_config.image_shape, scale=scale,
         ack=st.session_state.get(PAD_ACK_KEY, 0),
         # The weights (megabytes) go out once per model and page; the pad asks again if it lost them.
         decoder=decoder if decoder is not None and st.session_state.get(WEIGHTS_SENT_KEY) != key else None,
-        image=latent_pad.image_payload(to_uint8(image), st.session_state.get(PAD_ACK_KEY, 0)) if decoder is None else None,
+        image=latent_pad.image_payload(pixels, st.session_state.get(PAD_ACK_KEY, 0)) if decoder is None else None,
     )  # fmt: skip
     if decoder is not None:
         st.session_state[WEIGHTS_SENT_KEY] = key
