@@ -1,4 +1,5 @@
 """Image helpers: crisp upscaling, tiling without loops, PNG bytes, a labelled grid figure."""
+import base64
 import io
 
 import numpy as np
@@ -75,6 +76,9 @@ def test_labelled_grid_figure_labels_rows_and_columns():
     fig = labelled_grid_figure(torch.rand(3, 5, 1, 4, 4), ["z0", "z1", "z2"], [str(v) for v in range(5)], scale=2)
     assert isinstance(fig, go.Figure) and isinstance(fig.data[0], go.Image)
     assert list(fig.layout.yaxis.ticktext) == ["z0", "z1", "z2"] and len(fig.layout.xaxis.tickvals) == 5
-    assert fig.data[0].z.shape == (3 * 9 - 1, 5 * 9 - 1, 3)
+    source = fig.data[0].source
+    assert source.startswith("data:image/png;base64,")
+    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+    assert picture.shape == (3 * 9 - 1, 5 * 9 - 1)  # grey tiles of 4·2 pixels with 1-pixel gaps
     with pytest.raises(ValueError, match="labels"):
         labelled_grid_figure(torch.rand(3, 5, 1, 4, 4), ["z0"], ["a"] * 5)
