@@ -315,18 +315,27 @@ def _where_map(_run, _dataset, key: str) -> tuple[dict, tuple | None]:
     return fig.to_plotly_json(), basis
 
 
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _nearest_training_image(_run, _dataset, key: str, z: tuple[float, ...], label: int | None) -> tuple[np.ndarray, str]:
+    """(the training image nearest to the decoding of z, its caption); shared by every session, per run and z.
+
+    A page switch and back shows the same z again, and a class starts from the same z = 0."""
+    index, distance = analysis.nearest_training_image(state.decode_point(_run, z, label), _dataset.train_x)
+    i = int(index[0])
+    picture = upscale_nearest(_dataset.train_x[i], scale_for_width(_dataset.image_shape[-1], 112))
+    caption = (f"nearest training image #{i} (class {_dataset.class_names[int(_dataset.train_y[i])]}), "
+               f"pixel distance {float(distance[0]):.2f}")  # fmt: skip
+    return picture, caption
+
+
 def _where_figure_and_neighbour(run, dataset, z: list[float]):
     """(the latent map with z marked, (the nearest training image, its caption))."""
-    figure_json, basis = _where_map(run, dataset, f"{state.run_key(run)}|{dataset.spec}")
+    key = f"{state.run_key(run)}|{dataset.spec}"
+    figure_json, basis = _where_map(run, dataset, key)
     zt = np.asarray([z], dtype=np.float64)
     marker = analysis.project_2d(zt, "identity")[0] if basis is None else analysis.project_with_basis(zt, basis)[0]
     fig = with_highlight_at(figure_json, marker)
-    index, distance = analysis.nearest_training_image(decode_one(run, z), dataset.train_x)
-    i = int(index[0])
-    picture = upscale_nearest(dataset.train_x[i], scale_for_width(dataset.image_shape[-1], 112))
-    caption = (f"nearest training image #{i} (class {dataset.class_names[int(dataset.train_y[i])]}), "
-               f"pixel distance {float(distance[0]):.2f}")  # fmt: skip
-    return fig, (picture, caption)
+    return fig, _nearest_training_image(run, dataset, key, tuple(z), cvae_panel.selected_class(run))
 
 
 def _traversal(run, d: int, dims: list[int]) -> None:
@@ -338,15 +347,22 @@ def _traversal(run, d: int, dims: list[int]) -> None:
     n_values = st.select_slider("values per row", [5, 7, 9, 11, 13], value=9, key="explore_traversal_values")
     st.button("Refresh with the current sliders", key="explore_traversal_refresh")
     rows = dims or list(range(min(d, MAX_SLIDERS)))
+    fig = _traversal_figure(run, state.run_key(run), tuple(st.session_state[Z_KEY]), tuple(rows), n_values,
+                            cvae_panel.selected_class(run))
+    st.plotly_chart(fig, config={"displayModeBar": False}, key="explore_traversal_chart")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _traversal_figure(_run, key: str, z: tuple[float, ...], rows: tuple[int, ...], n_values: int, label: int | None):
+    """The traversal grid around z, shared by every session (read-only): a class starts at z = 0, and a
+    page switch and back asks for the same grid again."""
     values = np.linspace(-SLIDER_LIMIT, SLIDER_LIMIT, n_values)
-    images = analysis.traversal_grid(run.model, torch.tensor(st.session_state[Z_KEY]), rows, values,
-                                     label=cvae_panel.selected_class(run))
+    images = analysis.traversal_grid(_run.model, torch.tensor(z), list(rows), values, label=label)
     scale = max(1, scale_for_width(images.shape[-1], 56))
-    fig = labelled_grid_figure(
+    return labelled_grid_figure(
         images, [f"z{u}" for u in rows], [f"{v:+.1f}" for v in values], row_title="dimension", col_title="value (prior σ)",
         scale=scale,
     )  # fmt: skip
-    st.plotly_chart(fig, config={"displayModeBar": False}, key="explore_traversal_chart")
 
 
 def _interpolation(run, dataset) -> None:
@@ -362,25 +378,34 @@ def _interpolation(run, dataset) -> None:
     steps = c3.slider("steps", 2, 16, 10, key="explore_interp_steps")
     method_label = c4.radio("path", ["linear", "spherical (slerp)"], key="explore_interp_method")
     method = "linear" if method_label == "linear" else "slerp"
-    path = analysis.interpolate(mu[a], mu[b], steps, method)
-    decoded = analysis.decode_points(run.model, path, cvae_panel.selected_class(run))
-    scale = scale_for_width(decoded.shape[-1], 64)
+    endpoints, steps_strip, fig = _interpolation_view(run, dataset, f"{state.run_key(run)}|{dataset.spec}", a, b, steps,
+                                                      method, cvae_panel.selected_class(run))
     names = dataset.class_names
     class_a, class_b = names[int(dataset.test_y[a])], names[int(dataset.test_y[b])]
-    st.image(image_strip(dataset.test_x[[a, b]], scale=scale, pad=2), caption=f"A = #{a} (class {class_a}), B = #{b} (class {class_b})")
-    st.image(image_strip(decoded, scale=scale, pad=2), caption=f"decoded steps from μ(A) to μ(B), {method_label}")
-    d = mu.shape[1]
-    if d <= 2:
+    st.image(endpoints, caption=f"A = #{a} (class {class_a}), B = #{b} (class {class_b})")
+    st.image(steps_strip, caption=f"decoded steps from μ(A) to μ(B), {method_label}")
+    st.plotly_chart(fig, key="explore_interp_map")
+    if mu.shape[1] > 2:
+        st.caption(f"d = {mu.shape[1]}: the map shows the first two principal components of the test set's μ.")
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _interpolation_view(_run, _dataset, key: str, a: int, b: int, steps: int, method: str, label: int | None):
+    """(images A and B, the decoded steps, the map with the path), shared by every session (read-only)."""
+    mu, _ = state.cached_encoding(_run, "test")
+    path = analysis.interpolate(mu[a], mu[b], steps, method)
+    decoded = analysis.decode_points(_run.model, path, label)
+    scale = scale_for_width(decoded.shape[-1], 64)
+    if mu.shape[1] <= 2:
         points, path2, titles = analysis.project_2d(mu, "identity"), analysis.project_2d(path, "identity"), ("z₁", "z₂")
     else:
         # The path is projected with the same PCA as the codes, so it sits among them.
-        both = analysis.project_2d(torch.cat([mu, path.to(mu.dtype)]), "pca")
-        points, path2, titles = both[:n], both[n:], ("PC 1 of μ", "PC 2 of μ")
-    fig = latent_map_figure(points, dataset.test_y, names, axis_titles=titles, path=path2)
+        basis = analysis.pca_basis(mu)
+        points, path2 = analysis.project_with_basis(mu, basis), analysis.project_with_basis(path.to(mu.dtype), basis)
+        titles = ("PC 1 of μ", "PC 2 of μ")
+    fig = latent_map_figure(points, _dataset.test_y, _dataset.class_names, axis_titles=titles, path=path2)
     fig.update_layout(height=480)
-    st.plotly_chart(fig, key="explore_interp_map")
-    if d > 2:
-        st.caption(f"d = {d}: the map shows the first two principal components of the test set's μ.")
+    return (image_strip(_dataset.test_x[[a, b]], scale=scale, pad=2), image_strip(decoded, scale=scale, pad=2), fig)
 
 
 def main() -> None:
