@@ -1,6 +1,8 @@
 """Reconstruct: test images or an upload, through the model and back, with each term of the ELBO."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -143,16 +145,35 @@ def terms_table(terms: dict[str, torch.Tensor], is_variational: bool) -> pd.Data
     return table
 
 
-def show_model(label: str, report, is_variational: bool) -> None:
-    st.subheader(label)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def reconstruction_view(_model, _x: torch.Tensor, _y: torch.Tensor | None, key: str, row_labels: tuple[str, ...],
+                        n_samples: int, iw_samples: int, seed: int):
+    """(the report, the grid of reconstructions, the error heatmaps) of images x under a model, shared by every
+    session (read-only). `key` names the weights and the images; a class opens this page on the same
+    random test images, and the −IWAE estimate with k = 100 costs hundreds of decodes each time."""
+    report = reconstruction_report(_model, _x, n_samples=n_samples, iw_samples=iw_samples, seed=seed, y=_y)
     _, h, w = report.inputs.shape[1:]
     scale = max(1, min(scale_for_width(w, 72), 8))
-    st.plotly_chart(reconstruction_grid(report.inputs, report.mean, report.samples, row_labels, scale=scale),
-                    key=f"recon_grid_{label}")
+    labels = list(row_labels)
+    return (report, reconstruction_grid(report.inputs, report.mean, report.samples, labels, scale=scale),
+            error_heatmaps(report.error, labels))
+
+
+def images_key(x: torch.Tensor, y: torch.Tensor | None) -> str:
+    """A digest of the images (and labels) a reconstruction is for: test images or an upload alike."""
+    digest = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes())
+    if y is not None:
+        digest.update(y.detach().cpu().contiguous().numpy().tobytes())
+    return f"{tuple(x.shape)}|{digest.hexdigest()}"
+
+
+def show_model(label: str, report, grid, errors, is_variational: bool) -> None:
+    st.subheader(label)
+    st.plotly_chart(grid, key=f"recon_grid_{label}")
     if not is_variational:
         st.caption("An AE's code is a point, not a distribution: every draw is the same reconstruction.")
     st.markdown("**|x − x̂| per pixel** (0 = exact, 1 = opposite)")
-    st.plotly_chart(error_heatmaps(report.error, row_labels), key=f"recon_error_{label}")
+    st.plotly_chart(errors, key=f"recon_error_{label}")
     st.markdown("**Per-image terms, nats per image (lower is better)**")
     st.dataframe(terms_table(report.terms, is_variational).style.format("{:.2f}"))
     if not is_variational:
@@ -164,7 +185,7 @@ def kind_name(m) -> str:
 
 
 counterpart = find_counterpart(run.path, run_infos(state.model_choices()))
-models = [(f"{kind_name(model)} · {run.name}", model)]
+models = [(f"{kind_name(model)} · {run.name}", run)]
 if counterpart is not None:
     compare = st.checkbox(
         f"Compare side by side with the {counterpart.model['kind'].upper()} of the same architecture, "
@@ -173,23 +194,25 @@ if counterpart is not None:
     if compare:
         try:
             other = state.load_selected_run(counterpart.path)
-            models.append((f"{kind_name(other.model)} · {other.name}", other.model))
+            models.append((f"{kind_name(other.model)} · {other.name}", other))
         except ValueError as e:
             st.warning(f"The matching model {counterpart.name!r} cannot be loaded: {e}")
     # The VAE on the left, so the two pages read the same way whichever was selected.
-    models.sort(key=lambda item: not item[1].is_variational)
+    models.sort(key=lambda item: not item[1].model.is_variational)
 
+shown = images_key(x, y)
 try:
-    reports = [(label, m, reconstruction_report(m, x, n_samples=n_samples, iw_samples=int(iw_samples), seed=int(seed), y=y))
-               for label, m in models]
+    reports = [(label, r.model, reconstruction_view(r.model, x, y, f"{state.run_key(r)}|{shown}", tuple(row_labels),
+                                                    int(n_samples), int(iw_samples), int(seed)))
+               for label, r in models]  # fmt: skip
 except ValueError as e:
     st.error(str(e))
     st.stop()
 
 columns = st.columns(len(reports))
-for column, (label, m, report) in zip(columns, reports):
+for column, (label, m, (report, grid, errors)) in zip(columns, reports):
     with column:
-        show_model(label, report, m.is_variational)
+        show_model(label, report, grid, errors, m.is_variational)
 
 with st.expander("The equations"):
     st.latex(r"-\mathrm{ELBO}(x) = \underbrace{\mathbb{E}_{q(z|x)}\left[-\log p(x|z)\right]}_{\text{reconstruction}}"
