@@ -1,6 +1,8 @@
 """Latent map: the test set's posterior means μ(x) as a scatter by class, with overlays, selection and KL statistics."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 import torch
@@ -232,11 +234,18 @@ def _tile_box(xs, ys) -> tuple[tuple[float, float], tuple[float, float]]:
     return (xs[0] - dx / 2, xs[-1] + dx / 2), (ys[0] - dy / 2, ys[-1] + dy / 2)
 
 
-def _image_details(run, dataset, index: int, mu, logvar) -> None:
-    x, y = dataset.test_x[index : index + 1], dataset.test_y[index : index + 1]
-    recon = analysis.reconstruct(run.model, x, y)
-    # A fixed seed: −ELBO uses one sample z ~ q(z|x), so the numbers would wobble on every rerun.
-    terms = per_image_terms(run.model, x, generator_seed=0, y=y)
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _reconstruction_and_terms(_run, _dataset, key: str, index: int) -> tuple[torch.Tensor, dict]:
+    """(the reconstruction, the per-image terms) of one test image; shared by every session (read-only):
+    the page opens on image 0 for everyone."""
+    x, y = _dataset.test_x[index : index + 1], _dataset.test_y[index : index + 1]
+    # A fixed seed: −ELBO uses one sample z ~ q(z|x), so the numbers would wobble from run to run.
+    return analysis.reconstruct(_run.model, x, y), per_image_terms(_run.model, x, generator_seed=0, y=y)
+
+
+def _image_details(run, dataset, key: str, index: int, mu, logvar) -> None:
+    x = dataset.test_x[index : index + 1]
+    recon, terms = _reconstruction_and_terms(run, dataset, key, index)
     scale = scale_for_width(x.shape[-1], 140)
     c1, c2, c3 = st.columns([1, 1, 2])
     label = dataset.class_names[int(dataset.test_y[index])]
@@ -261,9 +270,20 @@ def _image_details(run, dataset, index: int, mu, logvar) -> None:
             st.dataframe(rows, hide_index=True)
 
 
-def _statistics(run, mu, logvar) -> None:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _test_set_statistics(_mu, _logvar, key: str) -> tuple[int, float | None, object]:
+    """(active units, total KL in nats per image or None, the KL-per-dimension bar or None) of a run's
+    test codes; shared by every session (read-only), as the codes are."""
+    n_active, variances = analysis.active_units(_mu, ACTIVE_THRESHOLD)
+    if _logvar is None:
+        return n_active, None, None
+    kl = analysis.kl_per_dim(_mu, _logvar)
+    return n_active, float(kl.sum()), kl_per_dim_bar(kl, active=(variances > ACTIVE_THRESHOLD).numpy())
+
+
+def _statistics(run, key: str, mu, logvar) -> None:
     st.subheader("Statistics of the test set")
-    n_active, variances = analysis.active_units(mu, ACTIVE_THRESHOLD)
+    n_active, total_kl, bar = _test_set_statistics(mu, logvar, key)
     d = mu.shape[1]
     c1, c2 = st.columns([1, 3])
     c1.metric(f"active units (Var_x[μ_u] > {ACTIVE_THRESHOLD})", f"{n_active} of {d}")
@@ -273,15 +293,65 @@ def _statistics(run, mu, logvar) -> None:
             "dimension to show; active units count the code dimensions that vary across images."
         )
         return
-    kl = analysis.kl_per_dim(mu, logvar)
-    c1.metric("KL(q(z|x) ‖ p(z)), nats per image (mean)", f"{float(kl.sum()):.2f}")
+    c1.metric("KL(q(z|x) ‖ p(z)), nats per image (mean)", f"{total_kl:.2f}")
     with c2:
         st.plotly_chart(
-            kl_per_dim_bar(kl, active=(variances > ACTIVE_THRESHOLD).numpy()),
+            bar,
             key="latent_map_kl_bar",
             config={"displayModeBar": False},
         )
         st.caption("Grey bars: inactive dimensions, where q(z_u | x) ≈ N(0, 1) for every image (posterior collapse).")
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the map shows for one choice of view and overlays: the same for every session."""
+
+    index: np.ndarray  # the dataset rows drawn, [M]
+    payload: dict  # the hover map's data, without a pinned point
+    figure: object  # the plotly map, with selection traces per class
+    trace_members: list  # dataset rows of each class trace, for reading a selection
+
+
+@st.cache_resource(max_entries=32, show_spinner="Drawing the map…")
+def _map_view(_run, _dataset, key: str, method: str, axes: tuple[int, int] | None, n_ellipses: int,
+              show_prior: bool, grid_n: int, label: int | None) -> MapView:
+    """The map's points, overlays, hover payload and plotly figure for one view; shared by every session
+    (read-only). n_ellipses and grid_n are 0 when their overlay is off."""
+    mu, logvar = state.cached_encoding(_run, "test")
+    n = mu.shape[0]
+    if axes is not None:
+        index = np.arange(n)
+        points = mu[:, list(axes)].double().numpy()
+        titles = (f"z{axes[0]} (μ)", f"z{axes[1]} (μ)")
+    else:
+        points, index = projection(key, method, mu, TSNE_MAX_POINTS if method == "tsne" else n)
+        titles = (f"{PROJECTION_LABELS[method]} 1", f"{PROJECTION_LABELS[method]} 2")
+
+    ranges = _visible_plane(points, include_prior=show_prior)
+    overlays = {}
+    if n_ellipses:
+        chosen = np.sort(np.random.default_rng(1).choice(n, min(n_ellipses, n), replace=False))
+        rows = torch.from_numpy(chosen)
+        overlays["ellipses"] = analysis.posterior_ellipse(mu[rows][:, list(axes)], logvar[rows][:, list(axes)])
+    if show_prior:
+        overlays["prior"] = analysis.prior_density_grid(*ranges, n=150)
+    if grid_n:
+        overlays["manifold"] = analysis.manifold_grid_in_box(_run.model, *ranges, n=grid_n, dims=axes, label=label)
+
+    labels = _dataset.test_y[torch.from_numpy(index)]
+    preview, hover_text = _hover_preview(_run, _dataset, key, method, axes, ranges, index)
+    manifold = overlays.get("manifold")
+    payload = map_payload(
+        f"{key}|{method}|{axes}", points, labels.numpy(), _dataset.class_names, index, preview, titles, ranges,
+        hover_text, ellipses=overlays.get("ellipses"), prior_radii=(1, 2, 3) if show_prior else (),
+        manifold_png=None if manifold is None else image_to_png_bytes(image_grid(manifold[0], scale=1, pad=0)),
+        manifold_box=None if manifold is None else _tile_box(manifold[1], manifold[2]),
+    )  # fmt: skip
+    figure = latent_map_figure(
+        points, labels, _dataset.class_names, index=index, axis_titles=titles, axis_ranges=ranges, **overlays
+    )
+    return MapView(index=index, payload=payload, figure=figure, trace_members=class_trace_members(labels, index))
 
 
 def _page(run, dataset) -> None:
@@ -318,55 +388,22 @@ def _page(run, dataset) -> None:
     elif d > 2 and show_manifold:
         st.caption("The manifold grid decodes the plane of the two axis dimensions with every other dimension at 0.")
 
-    if axis_view:
-        index = np.arange(n)
-        points = mu[:, list(axes)].double().numpy()
-        titles = (f"z{axes[0]} (μ)", f"z{axes[1]} (μ)")
-    else:
-        points, index = projection(key, method, mu, TSNE_MAX_POINTS if method == "tsne" else n)
-        titles = (f"{PROJECTION_LABELS[method]} 1", f"{PROJECTION_LABELS[method]} 2")
-        if len(index) < n:
-            st.caption(f"t-SNE of {len(index):,} of the {n:,} test images (a fixed random subset).")
-
-    ranges = _visible_plane(points, include_prior=show_prior)
-    overlays = {}
-    if show_ellipses:
-        chosen = np.sort(np.random.default_rng(1).choice(n, min(n_ellipses, n), replace=False))
-        rows = torch.from_numpy(chosen)
-        overlays["ellipses"] = analysis.posterior_ellipse(mu[rows][:, list(axes)], logvar[rows][:, list(axes)])
-    if show_prior:
-        overlays["prior"] = analysis.prior_density_grid(*ranges, n=150)
-    if show_manifold:
-        images, xs, ys = analysis.manifold_grid_in_box(run.model, *ranges, n=grid_n, dims=axes,
-                                                       label=cvae_panel.selected_class(run, CLASS_KEY))
-        overlays["manifold"] = (images, xs, ys)
-
-    labels = dataset.test_y[torch.from_numpy(index)]
-    view_id = f"{key}|{method}|{axes}"
-    preview, hover_text = _hover_preview(run, dataset, key, method, axes, ranges, index)
+    label = cvae_panel.selected_class(run, CLASS_KEY)
+    view = _map_view(run, dataset, key, method, axes, n_ellipses, show_prior, grid_n, label)
+    if len(view.index) < n:
+        st.caption(f"t-SNE of {len(view.index):,} of the {n:,} test images (a fixed random subset).")
     stored = st.session_state.get(PINNED_KEY)
-    manifold = overlays.get("manifold")
-    data = map_payload(
-        view_id, points, labels.numpy(), dataset.class_names, index, preview, titles, ranges, hover_text,
-        ellipses=overlays.get("ellipses"),
-        prior_radii=(1, 2, 3) if show_prior else (),
-        manifold_png=None if manifold is None else image_to_png_bytes(image_grid(manifold[0], scale=1, pad=0)),
-        manifold_box=None if manifold is None else _tile_box(manifold[1], manifold[2]),
-        pinned=stored if isinstance(stored, dict) and stored.get("view_id") == view_id else None,
-    )  # fmt: skip
-    _hover_map(run, dataset, data, axes, mu)
+    pinned = stored if isinstance(stored, dict) and stored.get("view_id") == view.payload["view_id"] else None
+    _hover_map(run, dataset, {**view.payload, "pinned": pinned}, axes, mu)
 
     st.subheader("Select images")
-    fig = latent_map_figure(
-        points, labels, dataset.class_names, index=index, axis_titles=titles, axis_ranges=ranges, **overlays
-    )
-    trace_members = class_trace_members(labels, index)
     event = st.plotly_chart(
-        fig, key="latent_map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
+        view.figure, key="latent_map_chart", on_select="rerun", selection_mode=("points", "box", "lasso"),
         config={"scrollZoom": True},
     )  # fmt: skip
-    st.caption(f"The same {len(index):,} test images as a plotly chart: drag to pan, scroll to zoom, "
+    st.caption(f"The same {len(view.index):,} test images as a plotly chart: drag to pan, scroll to zoom, "
                "click a point or use box / lasso from the toolbar to see the images.")  # fmt: skip
+    trace_members = view.trace_members
 
     try:
         selected = selected_dataset_indices(event.selection.points, trace_members)
@@ -379,7 +416,7 @@ def _page(run, dataset) -> None:
     else:
         label = f"test image (0 to {n - 1}), or click a point"
         chosen_index = int(st.number_input(label, 0, n - 1, 0, key="latent_map_index"))
-    _image_details(run, dataset, chosen_index, mu, logvar)
+    _image_details(run, dataset, key, chosen_index, mu, logvar)
 
     if len(selected) > 1:
         st.subheader(f"Selected region: {len(selected)} images")
@@ -390,7 +427,7 @@ def _page(run, dataset) -> None:
                  caption=f"inputs{' (first ' + str(GALLERY_MAX) + ')' if len(selected) > GALLERY_MAX else ''}")  # fmt: skip
 
     st.divider()
-    _statistics(run, mu, logvar)
+    _statistics(run, key, mu, logvar)
 
 
 def main() -> None:
