@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from explorer.figures.latent import add_highlight, latent_scatter
 
 CLICK_GRID_NAME = "click target"
+CHOSEN_POINT_NAME = "decoded point"  # the ring on the point a lesson decodes
 
 
 def clickable_map(points, labels, class_names: list[str], grid_xs, grid_ys, chosen=None,
@@ -24,7 +25,7 @@ def clickable_map(points, labels, class_names: list[str], grid_xs, grid_ys, chos
         )
     )  # fmt: skip
     if chosen is not None:
-        add_highlight(fig, chosen, name="decoded point")
+        add_highlight(fig, chosen, name=CHOSEN_POINT_NAME)
     pad = step / 2
     fig.update_xaxes(range=[float(grid_xs[0]) - pad, float(grid_xs[-1]) + pad])
     fig.update_yaxes(range=[float(grid_ys[0]) - pad, float(grid_ys[-1]) + pad])

@@ -6,8 +6,8 @@ import streamlit as st
 
 from explorer import state
 from explorer.figures.images import scale_for_width, upscale_nearest
-from explorer.figures.latent import latent_scatter
-from explorer.figures.lessons import clickable_map
+from explorer.figures.latent import latent_scatter, with_highlight_at
+from explorer.figures.lessons import CHOSEN_POINT_NAME, clickable_map
 from explorer.lessons.models import all_run_infos
 from explorer.run_matching import two_d_pair
 from vae_core.analysis import nearest_training_image
@@ -41,9 +41,10 @@ def _panel(label: str, run, mu, labels, class_names, train_x) -> None:
     st.session_state.setdefault(key_x, round(float(xs[GRID_POINTS // 2]), 2))
     st.session_state.setdefault(key_y, round(float(ys[GRID_POINTS // 2]), 2))
     chosen = (st.session_state[key_x], st.session_state[key_y])
+    figure_json = _clickable_map(points, labels, class_names, f"{state.run_key(run)}|{label}", xs, ys, f"{label}: {run.name}")
     event = st.plotly_chart(
-        clickable_map(points, labels, class_names, xs, ys, chosen=chosen, title=f"{label}: {run.name}"),
-        on_select="rerun", selection_mode="points", key=f"l1_{label}_map",
+        with_highlight_at(figure_json, chosen, name=CHOSEN_POINT_NAME), on_select="rerun", selection_mode="points",
+        key=f"l1_{label}_map",
     )  # fmt: skip
     clicked = event.selection.points if event and event.selection else []
     if clicked:
@@ -56,10 +57,32 @@ def _panel(label: str, run, mu, labels, class_names, train_x) -> None:
     a, b = st.columns(2)
     z1 = a.number_input("z₁", step=0.25, format="%.2f", key=key_x)
     z2 = b.number_input("z₂", step=0.25, format="%.2f", key=key_y)
-    image = decode_points(run.model, [z1, z2])
-    _, distance = nearest_training_image(image, train_x)
-    st.image(upscale_nearest(image[0], scale_for_width(image.shape[-1], 140)),
-             caption=f"decoded at ({z1:.2f}, {z2:.2f}): distance {float(distance[0]):.2f} to the nearest training image")
+    picture, distance = _decoded_and_distance(run, train_x, state.run_key(run), float(z1), float(z2))
+    st.image(picture, caption=f"decoded at ({z1:.2f}, {z2:.2f}): distance {distance:.2f} to the nearest training image")
+
+
+# Shared by every session (read-only): a class opens this lesson on the same maps and the same points.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _clickable_map(_points, _labels, _class_names, key: str, xs: np.ndarray, ys: np.ndarray, title: str) -> dict:
+    """One model's clickable map with its ring at (0, 0), as plotly JSON for with_highlight_at."""
+    fig = clickable_map(_points, _labels, _class_names, xs, ys, chosen=(0.0, 0.0), title=title)
+    return fig.to_plotly_json()
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _decoded_and_distance(_run, _train_x, key: str, z1: float, z2: float) -> tuple[np.ndarray, float]:
+    """(the decoding of (z1, z2), blown up for the page; its pixel distance to the nearest training image)."""
+    image = decode_points(_run.model, [z1, z2])
+    _, distance = nearest_training_image(image, _train_x)
+    return upscale_nearest(image[0], scale_for_width(image.shape[-1], 140)), float(distance[0])
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _pixel_pca_map(_points, _labels, _class_names, key: str):
+    fig = latent_scatter(_points, _labels, _class_names, axis_titles=("PC 1 of the pixels", "PC 2 of the pixels"),
+                         marker_size=4)
+    fig.update_layout(title="PCA of the pixels (no training)", height=420, uirevision="l1-pca")
+    return fig
 
 
 def render() -> None:
@@ -101,10 +124,8 @@ def render() -> None:
     with vae_col:
         _panel("VAE", vae_run, state.cached_encoding(vae_run, "test")[0], labels, class_names, dataset.train_x)
     with pca_col:
-        pca = _pixel_pca(dataset.test_x, f"{dataset.spec}/test")
-        fig = latent_scatter(pca, labels, class_names, axis_titles=("PC 1 of the pixels", "PC 2 of the pixels"), marker_size=4)
-        fig.update_layout(title="PCA of the pixels (no training)", height=420, uirevision="l1-pca")
-        st.plotly_chart(fig, key="l1_pca_map")
+        key = f"{dataset.spec}/test"
+        st.plotly_chart(_pixel_pca_map(_pixel_pca(dataset.test_x, key), labels, class_names, key), key="l1_pca_map")
         st.caption(
             "The best linear 2-D view of the raw pixels. Both autoencoders should separate the classes better; "
             "PCA has a 'decoder' too (the two components), but it is linear and blurry everywhere."
