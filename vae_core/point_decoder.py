@@ -2,9 +2,10 @@
 
 An eager decoder runs each layer as its own torch op, and every op lets go of Python's GIL and
 waits to take it back. In a server where many threads run Python (one Streamlit server for a class),
-each of those waits can last a thread-switch interval (5 ms): a 0.4 ms conv decode took 205 ms beside
-two busy Python threads. Traced and frozen with TorchScript, the whole decoder is one call that lets
-go of the GIL once: 36 ms in the same test, and 0.37 ms alone (benchmarks/point_decode_contention.py).
+each of those waits can last a thread-switch interval (5 ms) or more: a 0.44 ms conv decode took 234 ms
+(p50) beside two busy Python threads. Traced and frozen with TorchScript, the decoder's layers run in one
+call into compiled code, with far fewer hand-offs: 73 ms in the same test, and the same 0.44 ms alone
+(benchmarks/point_decode_contention.py).
 
 `PointDecoder(model)(z, y)` equals `model.decode(z[None], y)[0]`. It is checked against the eager
 decoder when built; where tracing is unavailable or disagrees, it decodes eagerly and says so in
@@ -26,7 +27,7 @@ _CHECK_POINTS = 3
 
 
 class _DecodeMean(nn.Module):
-    """model.decode as a module of tensors only: (z [1, d]) or (z [1, d], one-hot y [1, K]) -> [1, C, H, W]."""
+    """model.decode of one point as a module of tensors only: z [1, d] (and one-hot y [1, K]) -> [C, H, W]."""
 
     def __init__(self, model, conditional: bool):
         super().__init__()
@@ -34,16 +35,20 @@ class _DecodeMean(nn.Module):
 
     def forward(self, z: torch.Tensor, y_one_hot: torch.Tensor | None = None) -> torch.Tensor:
         logits = self.model.decoder(z, y_one_hot) if self.conditional else self.model.decoder(z)
-        return mean_image(logits)
+        return mean_image(logits)[0]
 
 
 class PointDecoder:
-    """E[x | z] (and y, for a conditional VAE) of one latent point z [d], as a CPU tensor [C, H, W]."""
+    """E[x | z] (and y, for a conditional VAE) of one latent point z [d], as a CPU tensor [C, H, W].
+
+    Around the traced call it makes as few torch calls as it can (each is a GIL hand-off too): the
+    inputs are built from Python numbers in one call each, on the CPU."""
 
     def __init__(self, model, seed: int = 0):
         self.model = model
         self.latent_dim = int(model.config.latent_dim)
         self.conditional = model.config.kind == "cvae"
+        self.num_classes = int(getattr(model.config, "num_classes", 0) or 0)
         self.device = next(model.parameters()).device
         self._traced = None
         self.why_eager = ""
@@ -56,21 +61,31 @@ class PointDecoder:
     def traced(self) -> bool:
         return self._traced is not None
 
-    def _point_and_label(self, z, y) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(z [1, d], y [1] or None) on the model's device."""
-        z = torch.as_tensor(z, dtype=torch.float32).reshape(-1)
-        if z.shape[0] != self.latent_dim:
-            raise ValueError(f"latent point: expected {self.latent_dim} coordinates, got {z.shape[0]}")
-        z = z.reshape(1, -1).to(self.device)
-        if not self.conditional:
-            return z, None
+    def _values(self, z) -> list[float]:
+        values = z.detach().reshape(-1).tolist() if torch.is_tensor(z) else [float(v) for v in z]
+        if len(values) != self.latent_dim:
+            raise ValueError(f"latent point: expected {self.latent_dim} coordinates, got {len(values)}")
+        return values
+
+    def _label(self, y) -> int:
         if y is None:
             raise ValueError("a conditional VAE needs the class label y to decode")
-        return z, torch.as_tensor(y, dtype=torch.long).reshape(-1)[:1].to(self.device)
+        label = int(y.reshape(-1)[0]) if torch.is_tensor(y) else int(y)
+        if not 0 <= label < self.num_classes:
+            raise ValueError(f"class label: expected 0 to {self.num_classes - 1}, got {label}")
+        return label
+
+    def _tensor(self, rows: list) -> torch.Tensor:
+        # torch.tensor(..., device=cpu) can hand the GIL off where the plain call does not.
+        made = torch.tensor(rows, dtype=torch.float32)
+        return made if self.device.type == "cpu" else made.to(self.device)
 
     def _inputs(self, z, y) -> tuple[torch.Tensor, ...]:
-        z, y = self._point_and_label(z, y)
-        return (z,) if y is None else (z, torch.nn.functional.one_hot(y, self.model.config.num_classes).float())
+        point = self._tensor([self._values(z)])
+        if not self.conditional:
+            return (point,)
+        label = self._label(y)
+        return point, self._tensor([[1.0 if k == label else 0.0 for k in range(self.num_classes)]])
 
     def _trace(self, seed: int):
         if not hasattr(torch, "jit") or self.model.training:
@@ -78,7 +93,7 @@ class PointDecoder:
         module = _DecodeMean(self.model, self.conditional).eval()
         generator = torch.Generator().manual_seed(seed)
         points = [torch.randn(self.latent_dim, generator=generator) * 2 for _ in range(_CHECK_POINTS)]
-        labels = [k % max(1, int(getattr(self.model.config, "num_classes", 0) or 1)) for k in range(_CHECK_POINTS)]
+        labels = [k % max(1, self.num_classes) for k in range(_CHECK_POINTS)]
         with warnings.catch_warnings(), torch.no_grad():
             # torch.jit.trace and freeze warn that TorchScript is deprecated; they still work, and the
             # eager decoder stays as the fallback for the day they do not.
@@ -95,6 +110,6 @@ class PointDecoder:
         with torch.no_grad():
             if self._traced is not None:
                 image = self._traced(*self._inputs(z, y))
-            else:
-                image = self.model.decode(*self._point_and_label(z, y))
-        return plain_cpu(image[0])
+                return image if image.device.type == "cpu" else image.cpu()
+            label = torch.tensor([self._label(y)], device=self.device) if self.conditional else None
+            return plain_cpu(self.model.decode(self._tensor([self._values(z)]), label)[0])

@@ -150,3 +150,23 @@ def test_decode_on_the_server_sends_the_image_through_the_pad(tiny_model_dirs, t
         expected = model.decode(torch.zeros(1, 2))[0]
     pixels = np.frombuffer(base64.b64decode(data["image"]["pixels"]), dtype=np.uint8).reshape(8, 8)
     assert np.array_equal(pixels, upscale_nearest(expected, 1))
+
+
+def plotly_specs(at) -> dict[str, str]:
+    """Each plotly chart's figure JSON, by the key the page gave it."""
+    return {e.proto.id.split("-")[-1]: e.proto.spec for e in at.get("plotly_chart")}
+
+
+def test_the_shared_figures_follow_z_and_the_choices(tiny_runs_dir):
+    """Traversal, interpolation and "Where z sits" are cached for every session, keyed by what they show."""
+    at = start()
+    before = list(plotly_specs(at).values())
+    at.run()
+    assert list(plotly_specs(at).values()) == before  # nothing moved: the same figures
+    next(b for b in at.button if b.label == "Sample from prior").click().run()
+    moved = list(plotly_specs(at).values())
+    assert len(moved) == len(before) and moved != before  # the traversal grid and the marker follow z
+    next(b for b in at.button if b.label == "Reset to 0").click().run()
+    assert list(plotly_specs(at).values()) == before
+    at.number_input(key="explore_interp_b").set_value(5).run()
+    assert list(plotly_specs(at).values()) != before and not at.exception

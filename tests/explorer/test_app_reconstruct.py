@@ -86,3 +86,20 @@ def test_a_bad_upload_shows_an_error_not_a_traceback(reconstruct_page, name, dat
     at.file_uploader(key="recon_upload").set_value((name, data, "image/png")).run()
     assert not at.exception
     assert message in at.error[0].value and not at.dataframe
+
+
+def test_shared_reports_follow_every_input(reconstruct_page):
+    """The report is cached for every session; a new seed, k or image set must still give its own numbers."""
+    at = reconstruct_page
+    first = at.dataframe[0].value.copy()
+    at.run()
+    assert at.dataframe[0].value.equals(first)  # the same inputs: the same (shared) numbers
+    at.number_input(key="recon_seed").set_value(7).run()
+    reseeded = at.dataframe[0].value
+    assert not reseeded.index.equals(first.index) or not reseeded.equals(first)  # other images, other draws
+    at.number_input(key="recon_seed").set_value(0).run()
+    assert at.dataframe[0].value.equals(first)
+    at.number_input(key="recon_iw_samples").set_value(3).run()
+    iwae = [c for c in at.dataframe[0].value.columns if "IWAE" in c]
+    assert iwae == ["−IWAE (k = 3) ≈ −log p(x)"]
+    assert not at.dataframe[0].value[iwae[0]].equals(first[[c for c in first.columns if "IWAE" in c][0]])
