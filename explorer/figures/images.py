@@ -16,7 +16,10 @@ from PIL import Image
 
 def _as_float_array(images) -> np.ndarray:
     if isinstance(images, torch.Tensor):
-        images = images.detach().to("cpu", torch.float32).numpy()
+        # A CPU float32 tensor without grad (a decode's output) is viewed as it is: every torch call is
+        # a GIL hand-off, and on a class server each can wait behind other sessions' Python.
+        plain = images.device.type == "cpu" and images.dtype == torch.float32 and not images.requires_grad
+        images = images.numpy() if plain else images.detach().to("cpu", torch.float32).numpy()
     return np.asarray(images, dtype=np.float32)
 
 
@@ -26,7 +29,8 @@ def to_uint8(images) -> np.ndarray:
     if array.ndim < 3 or array.shape[-3] not in (1, 3):
         raise ValueError(f"images: expected shape [..., C, H, W] with C = 1 or 3, got {list(array.shape)}")
     array = np.moveaxis(array, -3, -1)
-    return np.rint(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255).astype(np.uint8)
+    # fmax then fmin: NaN -> 0, -inf -> 0, +inf -> 1 (np.nan_to_num and np.clip do the same in eight ufunc calls).
+    return np.rint(np.fmin(np.fmax(array, 0.0), 1.0) * 255).astype(np.uint8)
 
 
 def _squeeze_grey(array: np.ndarray) -> np.ndarray:
