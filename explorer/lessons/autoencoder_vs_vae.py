@@ -69,7 +69,7 @@ def _clickable_map(_points, _labels, _class_names, key: str, xs: np.ndarray, ys:
     return fig.to_plotly_json()
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=256, show_spinner=False)
 def _decoded_and_distance(_run, _train_x, key: str, z1: float, z2: float) -> tuple[np.ndarray, float]:
     """(the decoding of (z1, z2), blown up for the page; its pixel distance to the nearest training image)."""
     image = decode_points(_run.model, [z1, z2])

@@ -389,7 +389,7 @@ def _interpolation(run, dataset) -> None:
         st.caption(f"d = {mu.shape[1]}: the map shows the first two principal components of the test set's μ.")
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _interpolation_view(_run, _dataset, key: str, a: int, b: int, steps: int, method: str, label: int | None):
     """(images A and B, the decoded steps, the map with the path), shared by every session (read-only)."""
     mu, _ = state.cached_encoding(_run, "test")

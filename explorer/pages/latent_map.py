@@ -313,7 +313,7 @@ class MapView:
     trace_members: list  # dataset rows of each class trace, for reading a selection
 
 
-@st.cache_resource(max_entries=32, show_spinner="Drawing the map…")
+@st.cache_resource(max_entries=16, show_spinner="Drawing the map…")
 def _map_view(_run, _dataset, key: str, method: str, axes: tuple[int, int] | None, n_ellipses: int,
               show_prior: bool, grid_n: int, label: int | None) -> MapView:
     """The map's points, overlays, hover payload and plotly figure for one view; shared by every session
