@@ -20,11 +20,12 @@ import torch
 
 from explorer.torch_threads import for_training
 from vae_core.analysis import encode_dataset, project_2d
+from vae_core.checkpoint import read_run_config, read_run_metrics
 from vae_core.models import ModelConfig
-from vae_core.run_names import RunNameClaim, claim_run_name, sanitize_run_name
+from vae_core.run_names import RunNameClaim, RunNameTaken, claim_run_name, sanitize_run_name
 from vae_core.train_config import TrainConfig
 from vae_core.trainer import thin_steps
-from vae_core.training_run import train_run
+from vae_core.training_run import resume_run, train_run
 
 MAX_JOBS_ENV = "VAE_MAX_TRAINING_JOBS"
 DEFAULT_MAX_JOBS = 2
@@ -120,6 +121,7 @@ class _Job:
     train_config: TrainConfig
     max_latent_points: int
     claim: RunNameClaim  # held from submit until the run is saved or the job ends without one
+    resume: bool = False  # continue the saved run in run_dir instead of starting a new one
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop_event: threading.Event = field(default_factory=threading.Event)
     state: str = WAITING
@@ -174,6 +176,40 @@ class JobManager:
             self._forget_old_jobs()
             self._jobs[job_id] = _Job(job_id, name, claim.run_dir, dataset_spec, model_config, train_config,
                                       self.max_latent_points, claim)
+            self._queue.append(job_id)
+            self._start_ready()
+        return job_id
+
+    def submit_resume(self, run_dir: str | Path, epochs: int) -> str:
+        """Queue a job that continues a saved run of this manager's runs folder up to `epochs`, with its
+        optimizer state; returns its id. The job's curves start with the run's saved ones.
+
+        Raises ValueError naming 'run' (not in the runs folder, unreadable, never trained here, or
+        being trained by another session) or 'epochs' (no more than the run has done)."""
+        run_dir = Path(run_dir)
+        if run_dir.resolve().parent != self.runs_root.resolve():
+            raise ValueError(f"run {run_dir.name!r}: only runs in the runs folder {self.runs_root} can be continued")
+        config, metrics = read_run_config(run_dir), read_run_metrics(run_dir)  # ValueErrors name the file
+        if config.get("train") is None:
+            raise ValueError(f"run {run_dir.name!r}: it has no training recipe (it was imported), so it cannot be continued")
+        done = float(metrics["steps"][-1]["epoch_progress"]) if metrics.get("steps") else 0.0
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= done:
+            raise ValueError(f"epochs: the run has trained {done:g} epochs; ask for more than that, got {epochs!r}")
+        train_config = TrainConfig.from_dict({**config["train"], "epochs": epochs, "time_limit": None})
+        model_config = ModelConfig.from_dict(config["model"])
+        try:
+            claim = claim_run_name(self.runs_root, run_dir.name, new=False, wait_s=0.0)
+        except RunNameTaken:
+            raise ValueError(f"run {run_dir.name!r}: another session is training it right now; continue it "
+                             "when that job has ended") from None
+        with self._lock:
+            job_id = f"job-{next(self._ids)}"
+            self._forget_old_jobs()
+            job = _Job(job_id, run_dir.name, claim.run_dir, config["dataset"]["spec"], model_config, train_config,
+                       self.max_latent_points, claim, resume=True)
+            job.steps, job.history = list(metrics.get("steps", [])), list(metrics.get("history", []))
+            job.message = "waiting for a free training slot to continue the run"
+            self._jobs[job_id] = job
             self._queue.append(job_id)
             self._start_ready()
         return job_id
@@ -267,7 +303,10 @@ class JobManager:
             probe.update(model=model, x=dataset.test_x[order], y=dataset.test_y[order] if model.is_conditional else None)
             job.update(labels=dataset.test_y[order].numpy().copy(), class_names=list(dataset.class_names),
                        model_config=model.config, state=RUNNING, message="training")
-            self._add_snapshot(job, model, probe["x"], 0.0, probe["y"])
+            # A continued run's replay starts where the saved run stopped.
+            with job.lock:
+                start = float(job.steps[-1]["epoch_progress"]) if job.resume and job.steps else 0.0
+            self._add_snapshot(job, model, probe["x"], start, probe["y"])
 
         def callback(record: dict) -> None:
             if record["kind"] == "epoch":
@@ -280,8 +319,12 @@ class JobManager:
                 else:
                     job.history.append(record)
 
-        result = train_run(job.model_config, train_config, job.dataset_spec, job.run_dir, data_dir=self.data_dir,
-                           callback=callback, stop_event=job.stop_event, on_start=on_start, claim=job.claim)
+        if job.resume:
+            result = resume_run(job.run_dir, epochs=train_config.epochs, data_dir=self.data_dir, callback=callback,
+                                stop_event=job.stop_event, on_start=on_start, claim=job.claim)
+        else:
+            result = train_run(job.model_config, train_config, job.dataset_spec, job.run_dir, data_dir=self.data_dir,
+                               callback=callback, stop_event=job.stop_event, on_start=on_start, claim=job.claim)
         status = result.status
         job.update(state=status["state"], message=status["message"], saved=True, ended_at=time.time())
 

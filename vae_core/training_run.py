@@ -94,13 +94,20 @@ def resume_run(
     data_dir: str | None = None,
     callback: MetricsCallback | None = None,
     stop_event: threading.Event | None = None,
+    on_start: Callable[[torch.nn.Module, ImageDataset], None] | None = None,
+    claim: RunNameClaim | None = None,
 ) -> TrainResult:
     """Continue a saved run in place from where it stopped, with its optimizer state.
 
-    The run's name is claimed meanwhile: resuming a run another session is training raises RunNameTaken."""
+    The run's name is claimed meanwhile: resuming a run another session is training raises RunNameTaken.
+    Pass the `claim` if the caller took it already (a queued job); the caller releases it then.
+    `on_start` sees the loaded model and the dataset before the first step, as in train_run."""
     run_dir = Path(run_dir)
-    claim = claim_run_name(run_dir.parent, run_dir.name, new=False) if distributed.is_main_process() else None
-    with claim or contextlib.nullcontext():
+    if claim is not None and (claim.name != run_dir.name or claim.root.resolve() != run_dir.parent.resolve()):
+        raise ValueError(f"run folder {run_dir} is not the one claimed ({claim.run_dir})")
+    # Under torchrun only rank 0 writes the run folder, so only it claims the name.
+    own_claim = claim_run_name(run_dir.parent, run_dir.name, new=False) if claim is None and distributed.is_main_process() else None
+    with own_claim or contextlib.nullcontext():
         run = load_run(run_dir)
         if run.train_config is None:
             raise ValueError(f"{run_dir}: this run has no training config, so it cannot be resumed")
@@ -108,6 +115,8 @@ def resume_run(
         dataset = load_dataset(run.dataset_info["spec"], data_dir=data_dir,
                                seed=int(run.dataset_info.get("seed", train_config.seed)))
         check_dataset_fits(run.model_config, dataset)
+        if on_start is not None:
+            on_start(run.model, dataset)
         run.model.train()
         result = train(
             run.model, dataset, train_config, callback=callback, stop_event=stop_event,

@@ -18,9 +18,11 @@ from explorer.training_jobs import (
     ordinal,
     server_job_manager,
 )
+from vae_core.checkpoint import read_run_metrics
 from vae_core.data import parse_spec
 from vae_core.models import ModelConfig
 from vae_core.models.config import ARCHS, LIKELIHOODS, MAX_LATENT_DIM
+from vae_core.registry import list_runs
 from vae_core.run_names import sanitize_run_name, unique_run_name
 from vae_core.train_config import TrainConfig
 
@@ -30,7 +32,8 @@ switch pages and come back. The curves show **−ELBO** (lower is better) and it
 **reconstruction −log p(x|z)** and **KL(q(z|x) ‖ p(z))**, in nats per image, for the training batches
 (faint, per step) and per epoch for train and test. The latent map replays how the test images' codes
 spread out epoch by epoch. When the job ends, or when you press Stop, the run is saved and can be
-picked in the sidebar on every page.
+picked in the sidebar on every page. **Continue a saved run** trains a run of the runs folder further
+(one you stopped, or one that needs more epochs) from where it ended, with its optimizer's state.
 """
 # Image shapes of the offline and torchvision sets, so the form can check an architecture without loading data.
 DATASETS = {
@@ -50,6 +53,9 @@ DOWNLOADED = ("mnist", "fashion-mnist", "kmnist", "cifar10")
 JOB_IDS_KEY = "train_job_ids"
 ERRORS_KEY = "train_form_errors"
 VIEWED_KEY = "train_viewed_job"
+CONTINUE_RUN_KEY = "train_continue_run"
+CONTINUE_EPOCHS_KEY = "train_continue_epochs"
+CONTINUE_ERROR_KEY = "train_continue_error"
 # Which form field an error belongs under, by the prefix vae_core's validators give their messages.
 FIELD_OF_PREFIX = (
     ("run name", "run_name"),
@@ -234,6 +240,52 @@ def training_form() -> None:
         st.caption("This dataset is downloaded on first use; without internet access the job fails and says so.")
 
 
+def trained_epochs(path: str) -> float | None:
+    """Epochs a saved run has trained (its last step's progress), or None when its metrics cannot be read."""
+    try:
+        steps = read_run_metrics(path).get("steps") or []
+    except ValueError:
+        return None
+    return float(steps[-1]["epoch_progress"]) if steps else 0.0
+
+
+def on_continue() -> None:
+    path, epochs = st.session_state.get(CONTINUE_RUN_KEY), st.session_state.get(CONTINUE_EPOCHS_KEY)
+    try:
+        job_id = manager().submit_resume(path, int(epochs))
+    except (ValueError, TypeError) as e:
+        st.session_state[CONTINUE_ERROR_KEY] = str(e)
+        return
+    st.session_state.pop(CONTINUE_ERROR_KEY, None)
+    st.session_state.setdefault(JOB_IDS_KEY, []).append(job_id)
+    st.session_state[VIEWED_KEY] = job_id
+
+
+def continue_form() -> None:
+    """Continue a saved run of the runs folder (one stopped, or to train it longer), with its optimizer state."""
+    runs = [r for r in list_runs(manager().runs_root) if r.error is None]
+    with st.expander("Continue a saved run", expanded=bool(st.session_state.get(CONTINUE_ERROR_KEY))):
+        if not runs:
+            st.caption(f"No run in the runs folder ({manager().runs_root}) yet. A run trained here, or stopped, "
+                       "can be continued from where it ended.")
+            return
+        paths = [str(r.path) for r in runs]
+        labels = {str(r.path): r.label for r in runs}
+        if st.session_state.get(CONTINUE_RUN_KEY) not in paths:
+            st.session_state[CONTINUE_RUN_KEY] = paths[0]
+        left, right = st.columns([3, 1])
+        chosen = left.selectbox("Run", paths, format_func=labels.get, key=CONTINUE_RUN_KEY)
+        done = trained_epochs(chosen)
+        right.number_input("Train up to epoch", min_value=1, max_value=100_000, step=1, key=CONTINUE_EPOCHS_KEY,
+                           value=int(done) + 5 if done is not None else 10)
+        st.caption(("It has trained " + (f"{done:g} epochs" if done is not None else "an unknown number of epochs"))
+                   + ". Training goes on with the optimizer's saved state, and the curves join the saved ones; "
+                   "the run is saved in place when the job ends or is stopped.")
+        st.button("Continue training", on_click=on_continue, key="train_continue")
+        if st.session_state.get(CONTINUE_ERROR_KEY):
+            st.error(st.session_state[CONTINUE_ERROR_KEY])
+
+
 def eta_text(view: JobView) -> str:
     done, total = view.epochs_done, view.train_config.epochs
     parts = [f"epoch {done:.2f} of {total}"]
@@ -357,6 +409,7 @@ except ValueError as e:
 training_form()
 if st.session_state.get(ERRORS_KEY):
     st.error("Some values were refused; see the messages under the fields above.")
+continue_form()
 
 job_ids = [j for j in st.session_state.get(JOB_IDS_KEY, []) if manager().view(j) is not None]
 if job_ids:

@@ -149,3 +149,33 @@ def test_jobs_beyond_the_cap_show_their_place_in_line(open_page, monkeypatch):
         at.selectbox(key="train_viewed_job").set_value(job_id).run()
         at.button(key=f"train_stop_{job_id}").click().run()
     assert poll(at, lambda at: "0 training, 0 waiting" in " ".join(c.value for c in at.caption))
+
+
+def test_a_stopped_run_is_continued_from_the_page(train_page, tiny_runs_dir):
+    at = train_page
+    fill(at, dataset="digits", layers="32", epochs=2000, batch_size=16, run_name="app-continued")
+    at.button(key="train_start").click().run()
+    stop_buttons = lambda at: [b for b in at.button if b.key and b.key.startswith("train_stop_")]
+    assert poll(at, lambda at: stop_buttons(at) and at.get("plotly_chart"))
+    stop_buttons(at)[0].click().run()
+    assert poll(at, lambda at: any(m.startswith("Stopped") for m in messages(at))), messages(at)
+    run_dir = tiny_runs_dir / "app-continued"
+    saved = read_run_metrics(run_dir)
+    done = saved["steps"][-1]["epoch_progress"]
+
+    at.selectbox(key="train_continue_run").set_value(str(run_dir))
+    at.number_input(key="train_continue_epochs").set_value(0 if done < 1 else int(done))
+    at.button(key="train_continue").click().run()
+    assert not at.exception
+    assert any(e.value.startswith("epochs: the run has trained") for e in at.error), [e.value for e in at.error]
+
+    target = int(done) + 2
+    at.number_input(key="train_continue_epochs").set_value(target).run()
+    at.button(key="train_continue").click().run()
+    assert not at.exception and not any(e.value.startswith("epochs:") for e in at.error)
+    assert poll(at, lambda at: any(m.startswith("Finished") for m in messages(at))), messages(at)
+    after = read_run_metrics(run_dir)
+    assert after["status"]["state"] == "finished" and after["history"][-1]["epoch"] == target
+    steps = [s["step"] for s in after["steps"]]
+    assert steps == sorted(steps) and steps[0] == 1 and len(after["steps"]) > len(saved["steps"])
+    assert load_run(run_dir).model_config.latent_dim == 2

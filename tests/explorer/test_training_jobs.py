@@ -214,3 +214,33 @@ def test_clearing_streamlits_caches_keeps_the_servers_jobs(tmp_path):
     st.cache_data.clear()
     assert server_job_manager(str(tmp_path), 2) is manager
     assert server_job_manager(str(tmp_path), 3) is not manager  # another cap is another manager
+
+
+def test_a_stopped_run_is_continued_with_its_curves_and_refusals_say_why(tmp_path):
+    manager = JobManager(tmp_path, max_running=1)
+    first = manager.submit(TINY, recipe(epochs=1), "digits", "to continue")
+    assert manager.wait(first, timeout=60)
+    run_dir = tmp_path / "to-continue"
+    before = read_run_metrics(run_dir)
+    assert [r["epoch"] for r in before["history"]] == [1]
+
+    with pytest.raises(ValueError, match=r"^epochs: the run has trained 1 epochs; ask for more"):
+        manager.submit_resume(run_dir, 1)
+    with pytest.raises(ValueError, match=r"^run 'elsewhere': only runs in the runs folder"):
+        manager.submit_resume(tmp_path / "sub" / "elsewhere", 3)
+
+    job_id = manager.submit_resume(run_dir, 3)
+    started = manager.view(job_id)
+    assert started.name == "to-continue" and len(started.steps) == len(before["steps"])  # the saved curve comes first
+    with pytest.raises(ValueError, match=r"^run 'to-continue': another session is training it"):
+        manager.submit_resume(run_dir, 4)  # the job holds the run's claim until it has saved
+    assert manager.wait(job_id, timeout=60)
+    view = manager.view(job_id)
+    assert view.state == "finished" and view.saved and view.progress == 1.0
+    assert [r["epoch"] for r in view.history] == [1, 2, 3]
+    steps = [s["step"] for s in view.steps]
+    assert steps == list(range(1, len(steps) + 1))  # one curve, no gap where it was continued
+    after = read_run_metrics(run_dir)
+    assert [r["epoch"] for r in after["history"]] == [1, 2, 3] and after["status"]["epochs_done"] == 3
+    assert [s.epoch for s in view.snapshots] == [1.0, 2.0, 3.0]  # the map replay starts where the run stopped
+    assert list_runs(tmp_path)[0].name == "to-continue"
