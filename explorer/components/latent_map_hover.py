@@ -92,7 +92,6 @@ def map_payload(
     prior_radii: tuple[float, ...] = (),
     manifold_png: bytes | None = None,
     manifold_box=None,
-    pinned: dict | None = None,
 ) -> dict:
     """The component's data: points [M, 2] with labels [M] and dataset indices [M], the preview, and overlays.
 
@@ -125,8 +124,16 @@ def map_payload(
     }
     # The browser re-parses points and images only when this changes (the component is re-run on every rerun).
     data["data_id"] = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-    data["pinned"] = pinned
+    data["pinned"] = None
     return data
+
+
+def with_pinned(data: dict, pinned: dict | None) -> dict:
+    """`data` with a session's pinned point, when it belongs to this view (a pin from another view is dropped).
+
+    `data` itself is not changed: one map's data is shared by every session."""
+    ours = isinstance(pinned, dict) and pinned.get("view_id") == data["view_id"]
+    return {**data, "pinned": pinned if ours else None}
 
 
 def with_preview(data: dict, preview: dict, hover_text: str) -> dict:

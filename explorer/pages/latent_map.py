@@ -15,6 +15,7 @@ from explorer.components.latent_map_hover import (
     mlp_preview,
     nearest_preview,
     requested_view_box,
+    with_pinned,
     with_preview,
 )
 from explorer.figures import (
@@ -388,13 +389,11 @@ def _page(run, dataset) -> None:
     elif d > 2 and show_manifold:
         st.caption("The manifold grid decodes the plane of the two axis dimensions with every other dimension at 0.")
 
-    label = cvae_panel.selected_class(run, CLASS_KEY)
-    view = _map_view(run, dataset, key, method, axes, n_ellipses, show_prior, grid_n, label)
+    view = _map_view(run, dataset, key, method, axes, n_ellipses, show_prior, grid_n,
+                     cvae_panel.selected_class(run, CLASS_KEY))
     if len(view.index) < n:
         st.caption(f"t-SNE of {len(view.index):,} of the {n:,} test images (a fixed random subset).")
-    stored = st.session_state.get(PINNED_KEY)
-    pinned = stored if isinstance(stored, dict) and stored.get("view_id") == view.payload["view_id"] else None
-    _hover_map(run, dataset, {**view.payload, "pinned": pinned}, axes, mu)
+    _hover_map(run, dataset, with_pinned(view.payload, st.session_state.get(PINNED_KEY)), axes, mu)
 
     st.subheader("Select images")
     event = st.plotly_chart(
@@ -403,10 +402,9 @@ def _page(run, dataset) -> None:
     )  # fmt: skip
     st.caption(f"The same {len(view.index):,} test images as a plotly chart: drag to pan, scroll to zoom, "
                "click a point or use box / lasso from the toolbar to see the images.")  # fmt: skip
-    trace_members = view.trace_members
 
     try:
-        selected = selected_dataset_indices(event.selection.points, trace_members)
+        selected = selected_dataset_indices(event.selection.points, view.trace_members)
     except AttributeError:  # no selection state (e.g. in a test run)
         selected = []
     st.subheader("One image")

@@ -2,7 +2,13 @@
 import numpy as np
 import pytest
 
-from explorer.components.latent_map_hover import grid_preview, map_payload, requested_view_box, with_preview
+from explorer.components.latent_map_hover import (
+    grid_preview,
+    map_payload,
+    requested_view_box,
+    with_pinned,
+    with_preview,
+)
 
 
 def _data():
@@ -45,3 +51,14 @@ def test_a_new_preview_changes_the_data_id_and_nothing_else_but_the_preview():
     assert data["hover_text"] == "initial grid"  # the original is untouched
     with pytest.raises(ValueError, match="preview kind"):
         with_preview(data, {"kind": "html"}, "x")
+
+
+def test_a_pin_joins_the_shared_data_only_for_its_own_view():
+    data = _data()
+    assert data["pinned"] is None
+    pin = {"view_id": "view-a", "x": 0.5, "y": -0.25, "index": 3}
+    pinned = with_pinned(data, pin)
+    assert pinned["pinned"] == pin and pinned["data_id"] == data["data_id"]
+    assert data["pinned"] is None  # the shared data is left as it was
+    assert with_pinned(data, {**pin, "view_id": "view-b"})["pinned"] is None
+    assert with_pinned(data, None)["pinned"] is None and with_pinned(data, "junk")["pinned"] is None
