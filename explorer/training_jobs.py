@@ -40,6 +40,12 @@ FAILED, CANCELLED = "failed", "cancelled"
 DONE_STATES = (*TRAINER_STATES, FAILED, CANCELLED)
 
 
+def epochs_trained(metrics: dict) -> float:
+    """Epochs a run's metrics (metrics.json, or a job's records) have trained: the last step's progress, or 0."""
+    steps = metrics.get("steps") or []
+    return float(steps[-1]["epoch_progress"]) if steps else 0.0
+
+
 def max_jobs_from_env() -> int:
     """The cap on concurrent jobs: $VAE_MAX_TRAINING_JOBS, default 2; a bad value raises ValueError."""
     text = os.environ.get(MAX_JOBS_ENV, "").strip()
@@ -171,14 +177,8 @@ class JobManager:
         # The claim, not a look at the folder, reserves the name: another server process or the CLI
         # may be picking the same one at this moment.
         claim = claim_run_name(self.runs_root, name)
-        with self._lock:
-            job_id = f"job-{next(self._ids)}"
-            self._forget_old_jobs()
-            self._jobs[job_id] = _Job(job_id, name, claim.run_dir, dataset_spec, model_config, train_config,
-                                      self.max_latent_points, claim)
-            self._queue.append(job_id)
-            self._start_ready()
-        return job_id
+        return self._enqueue(lambda job_id: _Job(job_id, name, claim.run_dir, dataset_spec, model_config, train_config,
+                                                 self.max_latent_points, claim))
 
     def submit_resume(self, run_dir: str | Path, epochs: int) -> str:
         """Queue a job that continues a saved run of this manager's runs folder up to `epochs`, with its
@@ -192,7 +192,7 @@ class JobManager:
         config, metrics = read_run_config(run_dir), read_run_metrics(run_dir)  # ValueErrors name the file
         if config.get("train") is None:
             raise ValueError(f"run {run_dir.name!r}: it has no training recipe (it was imported), so it cannot be continued")
-        done = float(metrics["steps"][-1]["epoch_progress"]) if metrics.get("steps") else 0.0
+        done = epochs_trained(metrics)
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= done:
             raise ValueError(f"epochs: the run has trained {done:g} epochs; ask for more than that, got {epochs!r}")
         train_config = TrainConfig.from_dict({**config["train"], "epochs": epochs, "time_limit": None})
@@ -202,14 +202,18 @@ class JobManager:
         except RunNameTaken:
             raise ValueError(f"run {run_dir.name!r}: another session is training it right now; continue it "
                              "when that job has ended") from None
+        return self._enqueue(lambda job_id: _Job(
+            job_id, run_dir.name, claim.run_dir, config["dataset"]["spec"], model_config, train_config,
+            self.max_latent_points, claim, resume=True, steps=list(metrics.get("steps", [])),
+            history=list(metrics.get("history", [])), message="waiting for a free training slot to continue the run",
+        ))  # fmt: skip
+
+    def _enqueue(self, make_job) -> str:
+        """Register the job make_job(job_id) builds, queue it, and start it if a slot is free; returns its id."""
         with self._lock:
             job_id = f"job-{next(self._ids)}"
             self._forget_old_jobs()
-            job = _Job(job_id, run_dir.name, claim.run_dir, config["dataset"]["spec"], model_config, train_config,
-                       self.max_latent_points, claim, resume=True)
-            job.steps, job.history = list(metrics.get("steps", [])), list(metrics.get("history", []))
-            job.message = "waiting for a free training slot to continue the run"
-            self._jobs[job_id] = job
+            self._jobs[job_id] = make_job(job_id)
             self._queue.append(job_id)
             self._start_ready()
         return job_id
@@ -305,7 +309,7 @@ class JobManager:
                        model_config=model.config, state=RUNNING, message="training")
             # A continued run's replay starts where the saved run stopped.
             with job.lock:
-                start = float(job.steps[-1]["epoch_progress"]) if job.resume and job.steps else 0.0
+                start = epochs_trained({"steps": job.steps}) if job.resume else 0.0
             self._add_snapshot(job, model, probe["x"], start, probe["y"])
 
         def callback(record: dict) -> None:

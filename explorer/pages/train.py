@@ -13,6 +13,7 @@ from explorer.training_jobs import (
     DONE_STATES,
     JobManager,
     JobView,
+    epochs_trained,
     format_eta,
     max_jobs_from_env,
     ordinal,
@@ -241,12 +242,11 @@ def training_form() -> None:
 
 
 def trained_epochs(path: str) -> float | None:
-    """Epochs a saved run has trained (its last step's progress), or None when its metrics cannot be read."""
+    """Epochs a saved run has trained, or None when its metrics cannot be read."""
     try:
-        steps = read_run_metrics(path).get("steps") or []
+        return epochs_trained(read_run_metrics(path))
     except ValueError:
         return None
-    return float(steps[-1]["epoch_progress"]) if steps else 0.0
 
 
 def on_continue() -> None:
