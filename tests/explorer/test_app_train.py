@@ -1,3 +1,4 @@
+import re
 import time
 
 import pytest
@@ -86,14 +87,24 @@ def test_a_tiny_job_trains_to_the_end_and_can_be_selected(train_page, tiny_runs_
     assert not at.exception and at.subheader[0].value == "VAE · app-tiny"
 
 
-def test_stop_mid_run_saves_what_was_trained(train_page, tiny_runs_dir):
-    at = train_page
-    fill(at, dataset="digits", layers="32", epochs=2000, batch_size=16, run_name="app-stopped")
+def epochs_shown(at) -> float:
+    """The epochs the running job's progress bar reports ("epoch 1.25 of 2000 · …"), 0 without one."""
+    found = [re.match(r"epoch ([0-9.]+) of", e.proto.text) for e in at.get("progress")]
+    return max((float(m.group(1)) for m in found if m), default=0.0)
+
+
+def start_then_stop(at, run_name: str, after_epochs: float = 0.0) -> None:
+    """Start a long job, press Stop once its curves show (and `after_epochs` have passed), wait until it is saved."""
+    fill(at, dataset="digits", layers="32", epochs=2000, batch_size=16, run_name=run_name)
     at.button(key="train_start").click().run()
     stop_buttons = lambda at: [b for b in at.button if b.key and b.key.startswith("train_stop_")]
-    assert poll(at, lambda at: stop_buttons(at) and at.get("plotly_chart"))
+    assert poll(at, lambda at: stop_buttons(at) and at.get("plotly_chart") and epochs_shown(at) >= after_epochs)
     stop_buttons(at)[0].click().run()
     assert poll(at, lambda at: any(m.startswith("Stopped") for m in messages(at))), messages(at)
+
+
+def test_stop_mid_run_saves_what_was_trained(train_page, tiny_runs_dir):
+    start_then_stop(train_page, "app-stopped")
     assert read_run_metrics(tiny_runs_dir / "app-stopped")["status"]["state"] == "stopped"
 
 
@@ -153,18 +164,14 @@ def test_jobs_beyond_the_cap_show_their_place_in_line(open_page, monkeypatch):
 
 def test_a_stopped_run_is_continued_from_the_page(train_page, tiny_runs_dir):
     at = train_page
-    fill(at, dataset="digits", layers="32", epochs=2000, batch_size=16, run_name="app-continued")
-    at.button(key="train_start").click().run()
-    stop_buttons = lambda at: [b for b in at.button if b.key and b.key.startswith("train_stop_")]
-    assert poll(at, lambda at: stop_buttons(at) and at.get("plotly_chart"))
-    stop_buttons(at)[0].click().run()
-    assert poll(at, lambda at: any(m.startswith("Stopped") for m in messages(at))), messages(at)
+    start_then_stop(at, "app-continued", after_epochs=1.0)  # so a whole number of epochs is not more than it did
     run_dir = tiny_runs_dir / "app-continued"
     saved = read_run_metrics(run_dir)
     done = saved["steps"][-1]["epoch_progress"]
+    assert done >= 1.0
 
     at.selectbox(key="train_continue_run").set_value(str(run_dir))
-    at.number_input(key="train_continue_epochs").set_value(0 if done < 1 else int(done))
+    at.number_input(key="train_continue_epochs").set_value(int(done))
     at.button(key="train_continue").click().run()
     assert not at.exception
     assert any(e.value.startswith("epochs: the run has trained") for e in at.error), [e.value for e in at.error]
