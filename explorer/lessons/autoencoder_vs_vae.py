@@ -11,7 +11,7 @@ from explorer.figures.lessons import CHOSEN_POINT_NAME, clickable_map
 from explorer.lessons.models import all_run_infos
 from explorer.run_matching import two_d_pair
 from vae_core.analysis import nearest_training_image
-from vae_core.analysis_lessons import decode_points, pixel_pca_2d
+from vae_core.analysis_lessons import pixel_pca_2d
 
 TITLE = "1. Autoencoder vs VAE"
 GRID_POINTS = 25
@@ -72,9 +72,9 @@ def _clickable_map(_points, _labels, _class_names, key: str, xs: np.ndarray, ys:
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _decoded_and_distance(_run, _train_x, key: str, z1: float, z2: float) -> tuple[np.ndarray, float]:
     """(the decoding of (z1, z2), blown up for the page; its pixel distance to the nearest training image)."""
-    image = decode_points(_run.model, [z1, z2])
+    image = state.decode_point(_run, [z1, z2])
     _, distance = nearest_training_image(image, _train_x)
-    return upscale_nearest(image[0], scale_for_width(image.shape[-1], 140)), float(distance[0])
+    return upscale_nearest(image, scale_for_width(image.shape[-1], 140)), float(distance[0])
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -208,7 +208,7 @@ def _hover_map(run, dataset, data: dict, axes, mu) -> None:
     z = pinned_latent(pinned, axes, d, mu)
     # A cvae decodes a point of the plane as the picked class, and a pinned image's μ with its own label.
     y = cvae_panel.selected_class(run, CLASS_KEY) if axes is not None else dataset.test_y[int(pinned["index"])].reshape(1)
-    image = analysis.decode_points(run.model, z.reshape(1, d), y)[0]
+    image = state.decode_point(run, z, y)
     near, dist = analysis.nearest_training_image(image, dataset.train_x)
     near = int(near[0])
     values = ", ".join(f"{v:+.3f}" for v in z.tolist()) if d <= 16 else f"{d} values"
