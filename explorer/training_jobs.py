@@ -276,8 +276,11 @@ class JobManager:
         for job_id in done[: max(0, len(done) - MAX_KEPT_DONE_JOBS)]:
             del self._jobs[job_id]
 
-    def _finish(self, job: _Job) -> None:
+    def _finish(self, job: _Job, ending: dict) -> None:
+        # The name is given back before the job shows as ended, so that "continue this run" (or a new job
+        # of that name) right after the page shows "Finished" finds it free.
         job.claim.release()
+        job.update(**ending, ended_at=time.time())
         with self._lock:
             self._running.discard(job.id)
             self._start_ready()
@@ -287,15 +290,18 @@ class JobManager:
 
     def _run(self, job: _Job) -> None:
         for_training()
+        ending = {"state": FAILED, "message": "training failed: the training thread was interrupted"}
         try:
-            self._train(job)
+            status = self._train(job)
+            ending = {"state": status["state"], "message": status["message"], "saved": True}
         except Exception as err:  # the thread must end cleanly and say why; the UI shows the message
             reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-            job.update(state=FAILED, message=f"training failed: {reason}", ended_at=time.time())
+            ending = {"state": FAILED, "message": f"training failed: {reason}"}
         finally:
-            self._finish(job)
+            self._finish(job, ending)
 
-    def _train(self, job: _Job) -> None:
+    def _train(self, job: _Job) -> dict:
+        """Train (or continue) the job's run and save it; returns the trainer's status."""
         train_config = job.train_config
         probe: dict = {}
 
@@ -329,8 +335,7 @@ class JobManager:
         else:
             result = train_run(job.model_config, train_config, job.dataset_spec, job.run_dir, data_dir=self.data_dir,
                                callback=callback, stop_event=job.stop_event, on_start=on_start, claim=job.claim)
-        status = result.status
-        job.update(state=status["state"], message=status["message"], saved=True, ended_at=time.time())
+        return result.status
 
     @staticmethod
     def _add_snapshot(job: _Job, model, probe_x: torch.Tensor, epoch: float, probe_y: torch.Tensor | None) -> None:

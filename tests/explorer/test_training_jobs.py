@@ -219,7 +219,8 @@ def test_clearing_streamlits_caches_keeps_the_servers_jobs(tmp_path):
 def test_a_stopped_run_is_continued_with_its_curves_and_refusals_say_why(tmp_path):
     manager = JobManager(tmp_path, max_running=1)
     first = manager.submit(TINY, recipe(epochs=1), "digits", "to continue")
-    assert manager.wait(first, timeout=60)
+    # Not manager.wait: the page sees only the view, and a job shown as ended has given its name back.
+    assert wait_for(lambda: manager.view(first).done, timeout=60)
     run_dir = tmp_path / "to-continue"
     before = read_run_metrics(run_dir)
     assert [r["epoch"] for r in before["history"]] == [1]
