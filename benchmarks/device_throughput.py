@@ -2,7 +2,7 @@
 
 The model is the conv VAE (3×32×32, conv channels 32,64, a 256 dense layer, d = 32, Bernoulli
 likelihood); the data are uniform random pixels (the cost of a step does not depend on them).
-Each configuration trains through vae_core.trainer.train, batch 128: one untimed warm-up epoch,
+Each configuration trains through vae_core.training.loop.train, batch 128: one untimed warm-up epoch,
 then `--epochs` timed epochs, best of `--repeats`. The GPU rows appear only where CUDA is available;
 the verdict is PASS when every available configuration trains to a finite loss (and, on a GPU,
 the GPU beats the CPU).
@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 from vae_core.data import ImageDataset  # noqa: E402
 from vae_core.models import ModelConfig  # noqa: E402
-from vae_core.train_config import TrainConfig  # noqa: E402
-from vae_core.trainer import train  # noqa: E402
-from vae_core.training_run import build_seeded_model  # noqa: E402
+from vae_core.training.config import TrainConfig  # noqa: E402
+from vae_core.training.loop import train  # noqa: E402
+from vae_core.training.run import build_seeded_model  # noqa: E402
 
 MODEL = ModelConfig(arch="conv", image_shape=(3, 32, 32), latent_dim=32, hidden_sizes=(256,), conv_channels=(32, 64))
 BATCH_SIZE = 128

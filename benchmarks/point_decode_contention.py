@@ -2,7 +2,7 @@
 
 A Streamlit server runs every session's script in one process, so a drag step's decode shares Python's
 GIL with the other sessions' threads. Each eager torch op lets the GIL go and must win it back, which
-can take a thread-switch interval (5 ms) when another thread is running Python. vae_core.point_decoder
+can take a thread-switch interval (5 ms) when another thread is running Python. vae_core.serving.point_decoder
 traces and freezes the decoder so one decode is one call into compiled code, one GIL hand-off.
 
 For each shipped model: the time of one decode of a fixed z [1, d], eager (`model.decode`) and traced
@@ -26,8 +26,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.machine import machine_info, print_header  # noqa: E402
-from vae_core.checkpoint import load_run  # noqa: E402
-from vae_core.point_decoder import PointDecoder  # noqa: E402
+from vae_core.runs.checkpoint import load_run  # noqa: E402
+from vae_core.serving.point_decoder import PointDecoder  # noqa: E402
 
 MODELS = ("vae-conv-10d-shapes", "vae-mlp-2d-mnist5k", "vae-mlp-20d-mnist5k", "cvae-mlp-2d-mnist5k")
 WARMUP = 20

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from vae_core.checkpoint import load_run
+from vae_core.runs.checkpoint import load_run
 from vae_core.models import ModelConfig, build_model
 
 REPO = Path(__file__).resolve().parents[1]

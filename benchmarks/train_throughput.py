@@ -1,4 +1,4 @@
-"""Training throughput: vae_core.trainer.train against the pytorch/examples VAE, images/s and their ratio.
+"""Training throughput: vae_core.training.loop.train against the pytorch/examples VAE, images/s and their ratio.
 
 Both train the same 784-400-20 MLP VAE (Bernoulli likelihood, batch 128, Adam 1e-3) on the same
 4,500 mnist5k training images, on the CPU with torch's default thread count. The two are timed
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.models import ModelConfig, build_model  # noqa: E402
-from vae_core.train_config import TrainConfig  # noqa: E402
-from vae_core.trainer import train  # noqa: E402
+from vae_core.training.config import TrainConfig  # noqa: E402
+from vae_core.training.loop import train  # noqa: E402
 
 TARGET_RATIO = 3.0
 QUICK_IMAGES = 512  # --quick trains on this many images: enough to exercise every code path
@@ -135,7 +135,7 @@ def time_peer(loader: torch.utils.data.DataLoader, epochs: int, sink) -> tuple[f
 
 
 def time_ours(dataset, epochs: int) -> tuple[float, float]:
-    """The same for vae_core.trainer.train; its per-epoch test evaluation is inside the timed call."""
+    """The same for vae_core.training.loop.train; its per-epoch test evaluation is inside the timed call."""
     torch.manual_seed(0)
     model = build_model(ModelConfig(latent_dim=20, hidden_sizes=(400,)))
     # Warm-up epoch as its own call, then resume from it: the timed epochs continue the same run
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         args.epochs, args.repeats = 1, 1
 
     info = machine_info()
-    print_header("Training throughput: vae_core.trainer.train vs pytorch/examples vae/main.py (CPU)", info)
+    print_header("Training throughput: vae_core.training.loop.train vs pytorch/examples vae/main.py (CPU)", info)
 
     dataset = load_dataset("mnist5k")
     if args.quick:

@@ -9,8 +9,9 @@ if str(REPO_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from explorer import sidebar, tcp_nodelay  # noqa: E402
-from explorer.torch_threads import for_interactive_work  # noqa: E402
+from explorer import sidebar  # noqa: E402
+from explorer.server import tcp_nodelay  # noqa: E402
+from explorer.server.torch_threads import for_interactive_work  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 

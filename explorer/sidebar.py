@@ -8,7 +8,7 @@ import streamlit as st
 
 from explorer import state
 from explorer.markdown_text import markdown_text
-from vae_core.upload import PICKLE_SUFFIXES, import_uploaded_run
+from vae_core.runs.upload import PICKLE_SUFFIXES, import_uploaded_run
 
 PICKER_KEY = "sidebar_model_picker"
 UPLOAD_ERROR_KEY = "upload_error"

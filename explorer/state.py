@@ -13,12 +13,14 @@ import torch
 
 from explorer.markdown_text import markdown_text
 from vae_core import analysis
-from vae_core.checkpoint import CONFIG_FILE, Run, load_run, resolve_run_folder
+from vae_core.runs.checkpoint import Run, load_run
+from vae_core.runs.folder import resolve_run_folder
+from vae_core.runs.format import CONFIG_FILE
 from vae_core.data import ImageDataset, load_dataset, resolve_data_dir
 from vae_core.data.spec import check_files_inside
-from vae_core.device import resolve_device
-from vae_core.point_decoder import PointDecoder
-from vae_core.registry import RunSummary, list_runs
+from vae_core.training.device import resolve_device
+from vae_core.serving.point_decoder import PointDecoder
+from vae_core.runs.registry import RunSummary, list_runs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_MODELS_DIR = REPO_ROOT / "assets" / "models"
@@ -173,5 +175,5 @@ def _point_decoder(_run: Run, key: str) -> PointDecoder:
 
 def decode_point(run: Run, z, y=None) -> torch.Tensor:
     """E[x | z] (with class y for a conditional VAE) of one latent point, [C, H, W]: the decode a drag
-    step, a click or a release asks for, through the run's traced decoder (vae_core.point_decoder)."""
+    step, a click or a release asks for, through the run's traced decoder (vae_core.serving.point_decoder)."""
     return _point_decoder(run, run_key(run))(z, y)

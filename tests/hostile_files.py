@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vae_core.checkpoint import save_run
+from vae_core.runs.checkpoint import save_run
 from vae_core.models import ModelConfig, build_model
 
 SAFETENSORS_ADVICE = r"never opens pickle files.*safetensors"

@@ -6,8 +6,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoint import load_run
-from vae_core.registry import list_runs
+from vae_core.runs.checkpoint import load_run
+from vae_core.runs.registry import list_runs
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "assets" / "models"
@@ -54,7 +54,7 @@ def test_the_shipped_cvae_draws_the_class_it_is_given():
 
 
 def test_the_shipped_beta_sweep_table_matches_its_runs():
-    from vae_core.disentanglement import score_on_shapes
+    from vae_core.analysis.disentanglement import score_on_shapes
     from vae_core.sweep import read_sweep_table
 
     table = read_sweep_table(SWEEP_TABLE)

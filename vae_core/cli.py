@@ -74,7 +74,7 @@ def _vote_counts(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     from vae_core.data import DATASET_SPECS_HELP
     from vae_core.models.config import ARCHS, KINDS, LIKELIHOODS
-    from vae_core.train_config import AMP_MODES
+    from vae_core.training.config import AMP_MODES
 
     parser = argparse.ArgumentParser(prog="python -m vae_core", description="Train and inspect VAEs and AEs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample,list,import,sweep}")
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args, parser) -> int:
-    from vae_core import distributed
+    from vae_core.training import distributed
 
     # Started by torchrun (RANK, WORLD_SIZE, LOCAL_RANK set), this process is one rank of a DDP run.
     with distributed.process_group(args.device) as group:
@@ -198,12 +198,12 @@ def _train_in_this_process(args, parser) -> int:
     import contextlib
     import threading
 
-    from vae_core import distributed
+    from vae_core.training import distributed
     from vae_core.data import load_dataset
     from vae_core.models import ModelConfig, default_num_classes
-    from vae_core.run_names import claim_run_name, claim_unique_run_name, run_dir_for, sanitize_run_name
-    from vae_core.train_config import TrainConfig
-    from vae_core.training_run import resume_run, train_run
+    from vae_core.runs.names import claim_run_name, claim_unique_run_name, run_dir_for, sanitize_run_name
+    from vae_core.training.config import TrainConfig
+    from vae_core.training.run import resume_run, train_run
 
     progress = _ProgressBar(quiet=args.quiet or not distributed.is_main_process())
     stop = threading.Event()
@@ -325,12 +325,12 @@ class _ProgressBar:
 
 
 def cmd_evaluate(args, parser) -> int:
-    from vae_core.checkpoint import load_run
+    from vae_core.runs.checkpoint import load_run
     from vae_core.data import load_dataset
-    from vae_core.device import resolve_device
-    from vae_core.evaluate import evaluate
+    from vae_core.training.device import resolve_device
+    from vae_core.evaluation import evaluate
     from vae_core.models import check_labels_fit
-    from vae_core.training_run import check_dataset_fits
+    from vae_core.training.run import check_dataset_fits
 
     device = resolve_device(args.device)
     run = load_run(args.run_dir, device=str(device))
@@ -358,9 +358,9 @@ def cmd_evaluate(args, parser) -> int:
 
 def cmd_sample(args, parser) -> int:
     from vae_core.analysis import class_style_grid, prior_samples
-    from vae_core.checkpoint import load_run
-    from vae_core.device import resolve_device
-    from vae_core.image_grid import save_png, tile_images
+    from vae_core.runs.checkpoint import load_run
+    from vae_core.training.device import resolve_device
+    from vae_core.serving.image_grid import save_png, tile_images
 
     run = load_run(args.run_dir, device=resolve_device(args.device))
     if not run.model.is_conditional:
@@ -403,7 +403,7 @@ def _class_index(text: str, names: list[str], num_classes: int) -> int:
 
 
 def cmd_list(args, parser) -> int:
-    from vae_core.registry import list_runs
+    from vae_core.runs.registry import list_runs
 
     runs = list_runs(args.dir)
     if args.json:
@@ -423,7 +423,7 @@ def cmd_list(args, parser) -> int:
 
 
 def cmd_import(args, parser) -> int:
-    from vae_core.upload import import_uploaded_run, read_run_source
+    from vae_core.runs.upload import import_uploaded_run, read_run_source
 
     # The same checks as an upload in the app; on any problem the runs folder is left untouched.
     files = read_run_source(args.path)
@@ -441,7 +441,7 @@ def cmd_sweep(args, parser) -> int:
 
     from vae_core.models import ModelConfig
     from vae_core.sweep import ScoreSettings, markdown_table, run_sweep, table_path
-    from vae_core.train_config import TrainConfig
+    from vae_core.training.config import TrainConfig
 
     name = args.name or f"vae-{args.arch}-{args.latent_dim}d-{_spec_slug(args.dataset)}"
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,

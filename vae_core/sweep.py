@@ -19,20 +19,20 @@ from typing import Callable
 import numpy as np
 
 from vae_core.data import load_dataset, parse_spec
-from vae_core.device import resolve_device
-from vae_core.disentanglement import (
+from vae_core.training.device import resolve_device
+from vae_core.analysis.disentanglement import (
     FACTOR_VAE_BATCH,
     FACTOR_VAE_EVAL_VOTES,
     FACTOR_VAE_TRAIN_VOTES,
     MIG_SAMPLES,
     score_on_shapes,
 )
-from vae_core.evaluate import evaluate
+from vae_core.evaluation import evaluate
 from vae_core.models import ModelConfig
-from vae_core.run_names import run_dir_for, run_name_taken, sanitize_run_name
-from vae_core.train_config import TrainConfig
-from vae_core.trainer import MetricsCallback
-from vae_core.training_run import train_run
+from vae_core.runs.names import run_dir_for, run_name_taken, sanitize_run_name
+from vae_core.training.config import TrainConfig
+from vae_core.training.loop import MetricsCallback
+from vae_core.training.run import train_run
 
 TABLE_SUFFIX = "-sweep"
 UNITS = "nats per test image; neg_elbo = recon + kl (lower is better); mig and factor_vae in [0, 1] (higher is better)"

@@ -3,7 +3,7 @@
 The browser draws the codes coloured by class (legend toggles classes, wheel zooms, drag pans) and,
 as the cursor moves, the image for the point under it, from one of three previews:
 
-- "mlp": the decoder's weights (vae_core.decoder_export) decoded in JavaScript at the cursor's z;
+- "mlp": the decoder's weights (vae_core.serving.decoder_export) decoded in JavaScript at the cursor's z;
 - "grid": a dense grid of images decoded on the server, the nearest cell under the cursor (conv decoders);
 - "nearest": one image per shown point (reconstructions), the nearest point's (projections, where the
   plane is not the latent space).
@@ -57,7 +57,7 @@ def _atlas(images) -> tuple[str, list[int]]:
 
 
 def mlp_preview(decoder_export: dict, dims: tuple[int, int], base_z) -> dict:
-    """Decode in the browser: vae_core.decoder_export.export_mlp_decoder(model), the two latent dims on
+    """Decode in the browser: vae_core.serving.decoder_export.export_mlp_decoder(model), the two latent dims on
     the axes, and the latent [d] that holds the other dims."""
     shape = decoder_export["image_shape"]
     return {"kind": "mlp", "decoder": decoder_export, "dims": [int(dims[0]), int(dims[1])],

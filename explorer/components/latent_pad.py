@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from vae_core.decoder_export import export_mlp_decoder
+from vae_core.serving.decoder_export import export_mlp_decoder
 
 ASSET_DIR = Path(__file__).resolve().parent / "latent_pad"
 NAME = "vae_explorer.latent_pad"

@@ -9,9 +9,9 @@ from explorer.figures.images import scale_for_width, upscale_nearest
 from explorer.figures.latent import latent_scatter, with_highlight_at
 from explorer.figures.lessons import CHOSEN_POINT_NAME, clickable_map
 from explorer.lessons.models import all_run_infos
-from explorer.run_matching import two_d_pair
+from vae_core.runs.matching import two_d_pair
 from vae_core.analysis import nearest_training_image
-from vae_core.analysis_lessons import pixel_pca_2d
+from vae_core.analysis.lessons import pixel_pca_2d
 
 TITLE = "1. Autoencoder vs VAE"
 GRID_POINTS = 25

@@ -8,12 +8,12 @@ from explorer.figures.images import image_strip, scale_for_width
 from explorer.figures.latent import latent_scatter
 from explorer.figures.lessons import decoder_variance_figure
 from explorer.lessons.models import all_run_infos
-from explorer.run_matching import gaussian_families
-from explorer.training_jobs import DONE_STATES, max_jobs_from_env, server_job_manager
+from vae_core.runs.matching import gaussian_families
+from explorer.server.training_jobs import DONE_STATES, max_jobs_from_env, server_job_manager
 from vae_core.analysis import prior_samples, project_2d, reconstruct
 from vae_core.models import ModelConfig
-from vae_core.run_names import unique_run_name
-from vae_core.train_config import TrainConfig
+from vae_core.runs.names import unique_run_name
+from vae_core.training.config import TrainConfig
 
 TITLE = "5. The decoder variance c"
 RETRAIN_CS = (0.01, 0.1, 1.0)

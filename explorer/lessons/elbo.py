@@ -8,7 +8,7 @@ from explorer.figures.images import scale_for_width, upscale_nearest
 from explorer.figures.lessons import elbo_figure
 from explorer.lessons.models import require_vae
 from vae_core.analysis import reconstruct
-from vae_core.analysis_lessons import elbo_breakdown
+from vae_core.analysis.lessons import elbo_breakdown
 
 TITLE = "2. The ELBO"
 SAMPLE_COUNTS = [1, 10, 100, 1000]

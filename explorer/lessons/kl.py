@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.figures.lessons import normal_densities_figure
-from vae_core.analysis_lessons import normal_densities, normal_kl_parts
+from vae_core.analysis.lessons import normal_densities, normal_kl_parts
 
 TITLE = "3. KL of N(μ, σ²) from N(0, 1)"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
-from explorer.run_matching import RunInfo, run_infos
-from vae_core.checkpoint import Run
+from vae_core.runs.matching import RunInfo, run_infos
+from vae_core.runs.checkpoint import Run
 
 
 def all_run_infos() -> list[RunInfo]:

@@ -6,7 +6,7 @@ import streamlit as st
 from explorer import state
 from explorer.figures.lessons import gradient_norms_figure, reparameterization_figure
 from explorer.lessons.models import require_vae
-from vae_core.analysis_lessons import reparameterization_gradients, reparameterized_points
+from vae_core.analysis.lessons import reparameterization_gradients, reparameterized_points
 
 TITLE = "4. The reparameterization trick"
 CHECK_IMAGES = 16

@@ -26,7 +26,7 @@ from explorer.figures import (
     with_highlight_at,
 )
 from explorer.sidebar import render_sidebar
-from explorer.torch_threads import for_interactive_work
+from explorer.server.torch_threads import for_interactive_work
 from vae_core import analysis
 
 HELP = """

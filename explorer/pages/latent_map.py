@@ -30,10 +30,10 @@ from explorer.figures import (
     upscale_nearest,
 )
 from explorer.sidebar import render_sidebar
-from explorer.torch_threads import for_interactive_work
+from explorer.server.torch_threads import for_interactive_work
 from vae_core import analysis
-from vae_core.decoder_export import export_mlp_decoder
-from vae_core.evaluate import per_image_terms
+from vae_core.serving.decoder_export import export_mlp_decoder
+from vae_core.evaluation import per_image_terms
 
 HELP = """
 Each dot is one test image x, placed at the mean μ(x) of its posterior q(z | x) and coloured by

@@ -11,10 +11,10 @@ import torch
 from explorer import cvae_panel, state
 from explorer.figures.images import scale_for_width, upscale_nearest
 from explorer.figures.reconstruction import error_heatmaps, reconstruction_grid
-from explorer.run_matching import find_counterpart, run_infos
+from vae_core.runs.matching import find_counterpart, run_infos
 from explorer.sidebar import render_sidebar
-from vae_core.analysis_reconstruction import reconstruction_report
-from vae_core.image_input import load_user_image, suggest_invert
+from vae_core.analysis.reconstruction import reconstruction_report
+from vae_core.serving.image_input import load_user_image, suggest_invert
 
 HELP = """
 Each row is one image: the **input x**, the **reconstruction x̂** (the decoder's mean at z = μ(x)),

@@ -9,7 +9,7 @@ from explorer import state
 from explorer.figures.latent import kl_per_dim_bar
 from explorer.figures.training import snapshot_figure, training_curves
 from explorer.sidebar import render_sidebar
-from explorer.training_jobs import (
+from explorer.server.training_jobs import (
     DONE_STATES,
     JobManager,
     JobView,
@@ -19,13 +19,13 @@ from explorer.training_jobs import (
     ordinal,
     server_job_manager,
 )
-from vae_core.checkpoint import read_run_metrics
+from vae_core.runs.checkpoint import read_run_metrics
 from vae_core.data import parse_spec
 from vae_core.models import ModelConfig
 from vae_core.models.config import ARCHS, LIKELIHOODS, MAX_LATENT_DIM
-from vae_core.registry import list_runs
-from vae_core.run_names import sanitize_run_name, unique_run_name
-from vae_core.train_config import TrainConfig
+from vae_core.runs.registry import list_runs
+from vae_core.runs.names import sanitize_run_name, unique_run_name
+from vae_core.training.config import TrainConfig
 
 HELP = """
 Fill in the form and press **Start training**. Training runs in the background on the server: you can

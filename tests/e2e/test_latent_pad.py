@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tests.e2e.conftest import wait_for_app
-from vae_core.checkpoint import load_run
-from vae_core.decoder_export import export_mlp_decoder
+from vae_core.runs.checkpoint import load_run
+from vae_core.serving.decoder_export import export_mlp_decoder
 
 REPO = Path(__file__).resolve().parents[2]
 DECODE_JS = REPO / "explorer" / "components" / "latent_pad" / "mlp_decode.js"

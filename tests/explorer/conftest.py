@@ -6,8 +6,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from vae_core.models import ModelConfig
-from vae_core.train_config import TrainConfig
-from vae_core.training_run import train_run
+from vae_core.training.config import TrainConfig
+from vae_core.training.run import train_run
 
 TINY_VAE = "vae-mlp-2d-digits"
 TINY_AE = "ae-mlp-2d-digits"

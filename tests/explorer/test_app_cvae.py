@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from vae_core.models import ModelConfig
-from vae_core.train_config import TrainConfig
-from vae_core.training_run import train_run
+from vae_core.training.config import TrainConfig
+from vae_core.training.run import train_run
 
 APP = "../../explorer/app.py"
 NAME = "cvae-mlp-2d-digits"

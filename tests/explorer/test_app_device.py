@@ -6,8 +6,8 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import state
 from vae_core import analysis
-from vae_core.checkpoint import load_run
-from vae_core.device import mps_is_available
+from vae_core.runs.checkpoint import load_run
+from vae_core.training.device import mps_is_available
 
 from tests.explorer.conftest import APP_PATH, TINY_VAE
 

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.figures import upscale_nearest
 from vae_core import analysis
-from vae_core.checkpoint import empty_metrics, load_run, save_run
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.format import empty_metrics
 from vae_core.data import dataset_info, load_dataset
 from vae_core.models import ModelConfig, build_model
 

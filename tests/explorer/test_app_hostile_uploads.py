@@ -24,7 +24,8 @@ from tests.hostile_files import (
     tiny_run_files,
     zip_bytes,
 )
-from vae_core import image_input, upload
+from vae_core.runs import upload
+from vae_core.serving import image_input
 
 
 def sidebar_page():

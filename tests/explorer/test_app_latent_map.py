@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoint import empty_metrics, load_run, save_run
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.format import empty_metrics
 from vae_core.data import dataset_info, load_dataset
-from vae_core.evaluate import per_image_terms
+from vae_core.evaluation import per_image_terms
 from vae_core.models import ModelConfig, build_model
 
 APP = "../../explorer/app.py"

@@ -3,7 +3,7 @@ import pytest
 
 from vae_core.models import ModelConfig
 from vae_core.sweep import ScoreSettings, run_sweep
-from vae_core.train_config import TrainConfig
+from vae_core.training.config import TrainConfig
 
 LESSON = 6
 

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from vae_core.checkpoint import load_run, read_run_metrics
+from vae_core.runs.checkpoint import load_run, read_run_metrics
 
 
 @pytest.fixture

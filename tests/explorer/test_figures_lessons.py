@@ -9,7 +9,7 @@ from explorer.figures.lessons import (
     normal_densities_figure,
     reparameterization_figure,
 )
-from vae_core.analysis_lessons import normal_densities, normal_kl, reparameterized_points
+from vae_core.analysis.lessons import normal_densities, normal_kl, reparameterized_points
 
 
 def test_clickable_map_covers_the_plane_with_invisible_targets():

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from explorer import tcp_nodelay
+from explorer.server import tcp_nodelay
 
 
 def nodelay(sock: socket.socket) -> bool:

@@ -3,7 +3,7 @@ import threading
 
 import torch
 
-from explorer import torch_threads
+from explorer.server import torch_threads
 
 
 def _in_thread(setter) -> int:

@@ -4,11 +4,11 @@ import time
 import pytest
 import torch
 
-from explorer.training_jobs import JobManager, format_eta, max_jobs_from_env, ordinal
-from vae_core.checkpoint import load_run, read_run_metrics
-from vae_core.registry import list_runs
+from explorer.server.training_jobs import JobManager, format_eta, max_jobs_from_env, ordinal
+from vae_core.runs.checkpoint import load_run, read_run_metrics
+from vae_core.runs.registry import list_runs
 from vae_core.models import ModelConfig
-from vae_core.train_config import TrainConfig
+from vae_core.training.config import TrainConfig
 
 TINY = ModelConfig(latent_dim=2, hidden_sizes=(32,), image_shape=(1, 8, 8))
 
@@ -86,7 +86,7 @@ def test_taken_names_are_refused_and_failures_are_reported(tmp_path):
 
 
 def test_divergence_stops_with_an_explanation(tmp_path, monkeypatch):
-    import vae_core.training_run as training_run
+    import vae_core.training.run as training_run
 
     real_train = training_run.train
 
@@ -110,7 +110,7 @@ def test_divergence_stops_with_an_explanation(tmp_path, monkeypatch):
 
 
 def test_old_finished_jobs_are_forgotten_but_their_runs_stay(tmp_path, monkeypatch):
-    import explorer.training_jobs as training_jobs
+    import explorer.server.training_jobs as training_jobs
 
     monkeypatch.setattr(training_jobs, "MAX_KEPT_DONE_JOBS", 1)
     manager = JobManager(tmp_path, max_running=1)
@@ -138,7 +138,7 @@ def test_env_cap_and_text_helpers(monkeypatch):
 
 
 def test_five_jobs_with_cap_two_queue_in_order_and_never_run_more_than_two(tmp_path, monkeypatch):
-    import explorer.training_jobs as training_jobs
+    import explorer.server.training_jobs as training_jobs
 
     real_train_run, lock, inside, peak = training_jobs.train_run, threading.Lock(), [0], [0]
 
@@ -207,7 +207,7 @@ def test_a_failed_job_gives_its_name_back(tmp_path):
 def test_clearing_streamlits_caches_keeps_the_servers_jobs(tmp_path):
     import streamlit as st
 
-    from explorer.training_jobs import server_job_manager
+    from explorer.server.training_jobs import server_job_manager
 
     manager = server_job_manager(str(tmp_path), 2)
     st.cache_resource.clear()  # what any browser's clear-cache message does

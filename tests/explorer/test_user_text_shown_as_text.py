@@ -11,7 +11,7 @@ import zipfile
 from streamlit.testing.v1 import AppTest
 
 from explorer.markdown_text import markdown_text
-from vae_core.upload import import_uploaded_run
+from vae_core.runs.upload import import_uploaded_run
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE = "<img src=x onerror=alert(1)> ![pixel](https://example.invalid/p.png) [link](javascript:alert(1)) $x$ :red[red] `code`"

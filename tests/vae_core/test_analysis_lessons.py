@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.analysis_lessons import (
+from vae_core.analysis.lessons import (
     decode_points,
     elbo_breakdown,
     normal_densities,
@@ -14,7 +14,7 @@ from vae_core.analysis_lessons import (
     reparameterization_gradients,
     reparameterized_points,
 )
-from vae_core.analysis_reconstruction import reconstruction_report
+from vae_core.analysis.reconstruction import reconstruction_report
 from vae_core.models import ModelConfig, build_model
 
 

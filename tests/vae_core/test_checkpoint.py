@@ -10,11 +10,13 @@ import time
 import pytest
 import torch
 
-from vae_core import checkpoint
-from vae_core.checkpoint import load_optimizer_state, load_run, read_run_config, save_run
+from vae_core.runs import format as run_format
+from vae_core.runs.format import empty_metrics, sha256_hex
+from vae_core.runs.checkpoint import load_run, read_run_config, save_run
+from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.models import ModelConfig, build_model
-from vae_core.registry import list_runs
-from vae_core.train_config import TrainConfig
+from vae_core.runs.registry import list_runs
+from vae_core.training.config import TrainConfig
 
 DATASET = {"spec": "toy", "seed": 0, "image_shape": [1, 8, 8], "class_names": ["a", "b"]}
 
@@ -80,7 +82,7 @@ def test_round_trip_gives_identical_model_configs_and_outputs(tmp_path):
 def test_round_trip_of_ae_with_learned_variance_and_no_train_config(tmp_path):
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind="ae", latent_dim=3, hidden_sizes=(8,), image_shape=(1, 8, 8), likelihood="gaussian-learned", c=0.5))
-    save_run(tmp_path / "ae", model, train_config=None, dataset_info=DATASET, metrics=checkpoint.empty_metrics())
+    save_run(tmp_path / "ae", model, train_config=None, dataset_info=DATASET, metrics=empty_metrics())
     run = load_run(tmp_path / "ae")
     assert run.train_config is None and not run.model.is_variational
     assert torch.equal(run.model.log_c, model.log_c)
@@ -92,7 +94,7 @@ def test_read_run_config_matches_interfaces_format(tmp_path):
     assert set(config) == {"format_version", "name", "created", "model", "train", "dataset", "weights_sha256"}
     assert config["format_version"] == 1 and config["name"] == "r"
     assert config["created"].endswith("+00:00")
-    assert config["weights_sha256"] == checkpoint.sha256_hex((tmp_path / "r" / "model.safetensors").read_bytes())
+    assert config["weights_sha256"] == sha256_hex((tmp_path / "r" / "model.safetensors").read_bytes())
 
 
 def test_saving_again_replaces_files_and_keeps_created(tmp_path):
@@ -243,7 +245,7 @@ def test_missing_folder_is_refused(tmp_path):
 
 def test_oversized_weights_refused_before_reading(tmp_path, monkeypatch):
     save_tiny(tmp_path / "r")
-    monkeypatch.setattr(checkpoint, "MAX_WEIGHTS_BYTES", 1000)
+    monkeypatch.setattr(run_format, "MAX_WEIGHTS_BYTES", 1000)
     with pytest.raises(ValueError, match=r"model\.safetensors is .* MB, over the .* MB limit"):
         load_run(tmp_path / "r")
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae_core.checkpoint import load_optimizer_state, load_run, save_run
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.models import ModelConfig, build_model
-from vae_core.registry import list_runs
-from vae_core.run_names import TEMP_SIBLING_RE
+from vae_core.runs.registry import list_runs
+from vae_core.runs.names import TEMP_SIBLING_RE
 
 REPO = Path(__file__).resolve().parents[2]
 TRIALS = 40  # half "flip", half "fresh"
@@ -30,7 +31,7 @@ HELPER = r"""
 import json, os, signal, sys, time
 import torch
 torch.set_num_threads(1)
-from vae_core.checkpoint import save_run
+from vae_core.runs.checkpoint import save_run
 from vae_core.models import ModelConfig, build_model
 
 root, dataset = sys.argv[1], json.loads(sys.argv[2])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.decoder_export import export_mlp_decoder
+from vae_core.serving.decoder_export import export_mlp_decoder
 from vae_core.models import ModelConfig, build_model
 
 

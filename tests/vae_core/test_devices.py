@@ -10,18 +10,18 @@ import pytest
 import torch
 
 from vae_core import analysis
-from vae_core.analysis_lessons import elbo_breakdown, reparameterization_gradients
-from vae_core.analysis_reconstruction import reconstruction_report
-from vae_core.checkpoint import load_run
+from vae_core.analysis.lessons import elbo_breakdown, reparameterization_gradients
+from vae_core.analysis.reconstruction import reconstruction_report
+from vae_core.runs.checkpoint import load_run
 from vae_core.cli import main
 from vae_core.data import load_dataset
-from vae_core.decoder_export import export_mlp_decoder
-from vae_core.device import autocast_dtype, available_devices, mps_is_available, resolve_device
-from vae_core.evaluate import evaluate, per_image_terms
+from vae_core.serving.decoder_export import export_mlp_decoder
+from vae_core.training.device import autocast_dtype, available_devices, mps_is_available, resolve_device
+from vae_core.evaluation import evaluate, per_image_terms
 from vae_core.models import ModelConfig
-from vae_core.train_config import TrainConfig
-from vae_core.trainer import train
-from vae_core.training_run import build_seeded_model
+from vae_core.training.config import TrainConfig
+from vae_core.training.loop import train
+from vae_core.training.run import build_seeded_model
 
 needs_cuda = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; none here")]
 DEVICES = [

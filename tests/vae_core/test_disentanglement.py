@@ -7,7 +7,7 @@ import torch
 from sklearn.metrics import mutual_info_score
 
 from vae_core.data.shapes import FACTOR_NAMES, render_shapes, sample_factors
-from vae_core.disentanglement import (
+from vae_core.analysis.disentanglement import (
     discrete_entropy,
     discrete_mutual_info,
     discretize_factors,

@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from vae_core import distributed
-from vae_core.checkpoint import load_run
-from vae_core.distributed import RankGroup, process_group, ranks_from_environment
+from vae_core.training import distributed
+from vae_core.runs.checkpoint import load_run
+from vae_core.training.distributed import RankGroup, process_group, ranks_from_environment
 
 REPO = Path(__file__).resolve().parents[2]
 CPU = torch.device("cpu")

@@ -5,13 +5,13 @@ import threading
 import pytest
 import torch
 
-from vae_core.checkpoint import load_run
+from vae_core.runs.checkpoint import load_run
 from vae_core.cli import main
 from vae_core.data import load_dataset
 from vae_core.models import ModelConfig
-from vae_core.registry import list_runs
-from vae_core.train_config import TrainConfig
-from vae_core.training_run import train_run
+from vae_core.runs.registry import list_runs
+from vae_core.training.config import TrainConfig
+from vae_core.training.run import train_run
 
 TINY = ModelConfig(latent_dim=2, hidden_sizes=(16,), image_shape=(1, 8, 8))
 BATCH = 256

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from vae_core.evaluate import evaluate, per_image_terms
+from vae_core.evaluation import evaluate, per_image_terms
 from vae_core.models import ModelConfig, build_model
 
 

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from tests.hostile_files import IMAGE_CONVERSIONS, IMAGE_FAULTS, expected_model_input, png_declaring
-from vae_core.image_input import load_user_image, suggest_invert
+from vae_core.serving.image_input import load_user_image, suggest_invert
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from vae_core.models import ModelConfig, build_model
-from vae_core.point_decoder import PointDecoder
+from vae_core.serving.point_decoder import PointDecoder
 
 CONFIGS = {
     "mlp vae": ModelConfig(latent_dim=3, hidden_sizes=(16, 8), image_shape=(1, 6, 5)),

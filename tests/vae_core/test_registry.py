@@ -3,9 +3,10 @@ import json
 
 import torch
 
-from vae_core.checkpoint import empty_metrics, save_run
+from vae_core.runs.checkpoint import save_run
+from vae_core.runs.format import empty_metrics
 from vae_core.models import ModelConfig, build_model
-from vae_core.registry import RunSummary, list_runs, summarize_run
+from vae_core.runs.registry import RunSummary, list_runs, summarize_run
 
 DATASET = {"spec": "toy", "seed": 0, "image_shape": [1, 8, 8], "class_names": ["a", "b"]}
 
@@ -77,7 +78,7 @@ def test_listing_never_reads_weights(tmp_path):
 
 
 def test_a_summary_is_read_once_per_version_of_the_run(tmp_path, monkeypatch):
-    from vae_core import registry
+    from vae_core.runs import registry
 
     reads = []
     real = registry.read_run_metrics

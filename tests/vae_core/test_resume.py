@@ -4,13 +4,14 @@ import threading
 
 import pytest
 
-from vae_core.checkpoint import load_optimizer_state, read_run_metrics
+from vae_core.runs.checkpoint import read_run_metrics
+from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.cli import main
 from vae_core.data import load_dataset
 from vae_core.models import ModelConfig
-from vae_core.run_names import RunNameTaken, claim_run_name
-from vae_core.train_config import TrainConfig
-from vae_core.training_run import resume_run, train_run
+from vae_core.runs.names import RunNameTaken, claim_run_name
+from vae_core.training.config import TrainConfig
+from vae_core.training.run import resume_run, train_run
 
 BATCH = 128
 TINY = ModelConfig(latent_dim=2, hidden_sizes=(16,), image_shape=(1, 8, 8))

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from vae_core.checkpoint import install_run_folder, load_run
-from vae_core.run_names import RunNameTaken, claim_run_name, run_name_taken, unique_run_name
+from vae_core.runs.checkpoint import load_run
+from vae_core.runs.folder import install_run_folder
+from vae_core.runs.names import RunNameTaken, claim_run_name, run_name_taken, unique_run_name
 
 REPO = Path(__file__).resolve().parents[2]
 
 # Waits for the `go` file so that every racer claims at the same moment, then reports and holds the claim.
 RACER = r"""
 import os, sys, time
-from vae_core.run_names import RunNameTaken, claim_run_name, claim_unique_run_name
+from vae_core.runs.names import RunNameTaken, claim_run_name, claim_unique_run_name
 root, name, mode, go = sys.argv[1:5]
 print("ready", flush=True)
 while not os.path.exists(go):
@@ -77,7 +78,7 @@ def test_an_upload_never_takes_a_claimed_name(tmp_path):
 
 def test_a_killed_session_leaves_no_stale_claim(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from vae_core.run_names import claim_run_name;"
+        [sys.executable, "-c", "import sys, time; from vae_core.runs.names import claim_run_name;"
          "c = claim_run_name(sys.argv[1], 'crash'); print('held', flush=True); time.sleep(60)", str(tmp_path)],
         cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from vae_core.run_names import MAX_NAME_LENGTH, run_dir_for, sanitize_run_name, unique_run_name
+from vae_core.runs.names import MAX_NAME_LENGTH, run_dir_for, sanitize_run_name, unique_run_name
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from vae_core.checkpoint import load_run
+from vae_core.runs.checkpoint import load_run
 from vae_core.cli import main
-from vae_core.registry import list_runs
+from vae_core.runs.registry import list_runs
 from vae_core.sweep import check_betas, dimension_roles, factor_shares, find_sweep_tables, read_sweep_table
 
 TINY = ["--dataset", "shapes:32:200", "--latent-dim", "3", "--hidden-sizes", "16", "--epochs", "1",

@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from vae_core.data import load_dataset
-from vae_core.evaluate import evaluate
+from vae_core.evaluation import evaluate
 from vae_core.models import ModelConfig
-from vae_core.train_config import TrainConfig
-from vae_core.trainer import thin_steps, train
-from vae_core.training_run import build_seeded_model
+from vae_core.training.config import TrainConfig
+from vae_core.training.loop import thin_steps, train
+from vae_core.training.run import build_seeded_model
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +132,8 @@ def test_thinning_keeps_the_last_step():
 def test_cosine_schedule_ends_near_zero_and_follows_a_binding_time_limit(digits, monkeypatch):
     import types
 
-    from vae_core import trainer
-    from vae_core.trainer import cosine_lr
+    from vae_core.training import loop as trainer
+    from vae_core.training.loop import cosine_lr
 
     assert cosine_lr(1e-3, 0.0) == 1e-3
     assert cosine_lr(1e-3, 0.5) == pytest.approx(5e-4)
@@ -150,7 +150,7 @@ def test_cosine_schedule_ends_near_zero_and_follows_a_binding_time_limit(digits,
 
 
 def test_random_shift_moves_each_image_within_the_bound():
-    from vae_core.trainer import random_shift
+    from vae_core.training.loop import random_shift
 
     x = torch.zeros(64, 1, 9, 9)
     x[:, 0, 4, 4] = 1.0

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from vae_core.analysis_decoding import _decode
-from vae_core.analysis_latent import plain_cpu
+from vae_core.analysis.decoding import _decode
+from vae_core.analysis.latent import plain_cpu
 
 
 def _require_conditional(model) -> None:

@@ -3,8 +3,8 @@
 All functions are batched (no Python loop over images), run under torch.inference_mode and return
 CPU tensors (numpy arrays where noted) that callers may edit freely.
 """
-from vae_core.analysis_conditional import class_style_grid, decode_every_class
-from vae_core.analysis_decoding import (
+from vae_core.analysis.conditional import class_style_grid, decode_every_class
+from vae_core.analysis.decoding import (
     latent_traversal,
     manifold_grid,
     manifold_grid_in_box,
@@ -14,7 +14,7 @@ from vae_core.analysis_decoding import (
     stochastic_reconstructions,
     traversal_grid,
 )
-from vae_core.analysis_latent import (
+from vae_core.analysis.latent import (
     active_units,
     encode_dataset,
     interpolate,
@@ -22,9 +22,9 @@ from vae_core.analysis_latent import (
     posterior_ellipse,
     prior_density_grid,
 )
-from vae_core.analysis_lessons import decode_points
-from vae_core.analysis_neighbours import nearest_training_image
-from vae_core.analysis_projection import PROJECTION_METHODS, pca_basis, project_2d, project_with_basis, projection_methods
+from vae_core.analysis.lessons import decode_points
+from vae_core.analysis.neighbours import nearest_training_image
+from vae_core.analysis.projection import PROJECTION_METHODS, pca_basis, project_2d, project_with_basis, projection_methods
 
 __all__ = [
     "PROJECTION_METHODS",

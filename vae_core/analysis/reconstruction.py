@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from vae_core.analysis_decoding import reconstruct, stochastic_reconstructions
-from vae_core.evaluate import per_image_terms
+from vae_core.analysis.decoding import reconstruct, stochastic_reconstructions
+from vae_core.evaluation import per_image_terms
 
 
 @dataclass

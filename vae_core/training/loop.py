@@ -15,13 +15,13 @@ from typing import Callable
 
 import torch
 
-from vae_core import distributed
+from vae_core.training import distributed
 from vae_core.data import ImageDataset
-from vae_core.device import autocast_dtype, resolve_device
-from vae_core.evaluate import evaluate
+from vae_core.training.device import autocast_dtype, resolve_device
+from vae_core.evaluation import evaluate
 from vae_core.models import check_labels_fit
 from vae_core.objective import kl_weight, training_loss
-from vae_core.train_config import TrainConfig
+from vae_core.training.config import TrainConfig
 
 MAX_STORED_STEPS = 2000
 ACTIVE_UNIT_THRESHOLD = 0.01

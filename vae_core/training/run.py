@@ -12,13 +12,14 @@ from typing import Callable
 
 import torch
 
-from vae_core import distributed
-from vae_core.checkpoint import load_optimizer_state, load_run, save_run
+from vae_core.training import distributed
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.data import ImageDataset, dataset_info, load_dataset
 from vae_core.models import ModelConfig, build_model
-from vae_core.run_names import RunNameClaim, claim_run_name
-from vae_core.train_config import TrainConfig
-from vae_core.trainer import MetricsCallback, TrainResult, train
+from vae_core.runs.names import RunNameClaim, claim_run_name
+from vae_core.training.config import TrainConfig
+from vae_core.training.loop import MetricsCallback, TrainResult, train
 
 # Seeding the global RNG and building must not interleave between threads, or two runs with
 # the same seed would start from different weights.

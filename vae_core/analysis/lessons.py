@@ -12,8 +12,8 @@ import math
 import numpy as np
 import torch
 
-from vae_core.analysis_latent import plain_cpu
-from vae_core.analysis_projection import project_2d
+from vae_core.analysis.latent import plain_cpu
+from vae_core.analysis.projection import project_2d
 from vae_core.models import gaussian_kl_per_dim
 from vae_core.objective import log_normal
 

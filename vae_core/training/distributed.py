@@ -24,7 +24,7 @@ import safetensors.torch
 import torch
 import torch.distributed as dist
 
-from vae_core.device import resolve_device
+from vae_core.training.device import resolve_device
 
 TORCHRUN_ENV_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 # Per-rank random streams (ε, shifts) are offset by this prime times the rank; rank 0 keeps the

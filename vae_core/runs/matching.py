@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae_core.checkpoint import read_run_config
-from vae_core.registry import RunSummary
+from vae_core.runs.checkpoint import read_run_config
+from vae_core.runs.registry import RunSummary
 
 # What must agree for two models to be "the same architecture"; kind is what differs.
 ARCHITECTURE_FIELDS = ("arch", "image_shape", "latent_dim")

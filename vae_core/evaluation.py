@@ -9,7 +9,7 @@ import contextlib
 
 import torch
 
-from vae_core.analysis_latent import active_units, plain_cpu
+from vae_core.analysis.latent import active_units, plain_cpu
 from vae_core.objective import iwae_bound
 
 

@@ -14,16 +14,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae_core.checkpoint import (
-    CONFIG_FILE,
-    METRICS_FILE,
-    complete_siblings,
-    created_timestamp,
-    read_run_config,
-    read_run_metrics,
-    resolve_run_folder,
-)
-from vae_core.run_names import TEMP_SIBLING_RE
+from vae_core.runs.checkpoint import read_run_config, read_run_metrics
+from vae_core.runs.folder import complete_siblings, resolve_run_folder
+from vae_core.runs.format import CONFIG_FILE, METRICS_FILE, created_timestamp
+from vae_core.runs.names import TEMP_SIBLING_RE
 
 
 @dataclass

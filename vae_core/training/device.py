@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from vae_core.train_config import AMP_MODES, DEVICES
+from vae_core.training.config import AMP_MODES, DEVICES
 
 _AMP_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 

@@ -18,7 +18,7 @@ import warnings
 import torch
 from torch import nn
 
-from vae_core.analysis_latent import plain_cpu
+from vae_core.analysis.latent import plain_cpu
 from vae_core.models.likelihood import mean_image
 
 # Largest absolute difference per pixel allowed between the traced and the eager decoder (both float32).

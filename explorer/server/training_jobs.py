@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.torch_threads import for_training
+from explorer.server.torch_threads import for_training
 from vae_core.analysis import encode_dataset, project_2d
-from vae_core.checkpoint import read_run_config, read_run_metrics
+from vae_core.runs.checkpoint import read_run_config, read_run_metrics
 from vae_core.models import ModelConfig
-from vae_core.run_names import RunNameClaim, RunNameTaken, claim_run_name, sanitize_run_name
-from vae_core.train_config import TrainConfig
-from vae_core.trainer import thin_steps
-from vae_core.training_run import resume_run, train_run
+from vae_core.runs.names import RunNameClaim, RunNameTaken, claim_run_name, sanitize_run_name
+from vae_core.training.config import TrainConfig
+from vae_core.training.loop import thin_steps
+from vae_core.training.run import resume_run, train_run
 
 MAX_JOBS_ENV = "VAE_MAX_TRAINING_JOBS"
 DEFAULT_MAX_JOBS = 2
