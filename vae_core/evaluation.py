@@ -9,8 +9,11 @@ import contextlib
 
 import torch
 
-from vae_core.analysis.latent import active_units, plain_cpu
 from vae_core.objective import iwae_bound
+from vae_core.tensors import model_device, plain_cpu
+
+# Burda et al. (2016): a latent dimension is active when its posterior mean varies over the data by more than this.
+ACTIVE_UNIT_THRESHOLD = 0.01
 
 
 @contextlib.contextmanager
@@ -29,6 +32,20 @@ def _seeded_rng(device: torch.device, seed: int | None):
         yield
 
 
+def active_units(mu: torch.Tensor, threshold: float = ACTIVE_UNIT_THRESHOLD) -> tuple[int, torch.Tensor]:
+    """(count, variances [d]): dimension u is active when Cov_x(E_q[z_u]) > threshold (Burda et al. 2016).
+
+    The variance over images of μ_u is the unbiased one, like the trainer's; one image gives zeros.
+    """
+    mu = torch.as_tensor(mu).float()
+    if mu.shape[0] > 1:
+        variances = mu.var(0)
+    else:
+        variances = torch.zeros(mu.shape[-1])
+    return int((variances > threshold).sum()), plain_cpu(variances)
+
+
+
 @torch.inference_mode()
 def per_image_terms(
     model, x: torch.Tensor, iw_samples: int = 0, batch_size: int = 1000, generator_seed: int | None = None,
@@ -41,7 +58,7 @@ def per_image_terms(
     """
     if x.shape[0] == 0:
         raise ValueError("evaluation needs at least one image, got an empty set")
-    device = next(model.parameters()).device
+    device = model_device(model)
     with_iw = iw_samples > 0 and model.is_variational
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("recon", "kl", "neg_elbo", "kl_per_dim", "mu")}
     if with_iw:

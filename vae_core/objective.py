@@ -10,9 +10,8 @@ import math
 
 import torch
 
-from vae_core.models import ForwardTerms
-
-LOG_2PI = math.log(2 * math.pi)
+from vae_core.models import DiagonalGaussian, ForwardTerms
+from vae_core.models.gaussian import standard_normal_log_prob
 
 
 def kl_weight(epoch_progress: float, beta: float, warmup_epochs: float) -> float:
@@ -36,9 +35,18 @@ def training_loss(terms: ForwardTerms, kl_scale: float, free_bits: float = 0.0) 
     return recon + kl_scale * kl
 
 
-def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; μ, diag σ²) summed over the last dim."""
-    return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+def importance_log_weights(model, x: torch.Tensor, q: DiagonalGaussian, z: torch.Tensor, y: torch.Tensor | None = None
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log w, log p(x|z)), each [k, B], nats: w = p(x|z) p(z) / q(z|x) for samples z [k, B, d] of q(z|x).
+
+    All k·B samples go through the decoder as one batch. A conditional VAE takes the labels y [B]: the
+    weights are then p(x|z, y) p(z) / q(z|x, y)."""
+    k, b = z.shape[:2]
+    # z.flatten(0, 1) runs sample-major, so each image's label repeats once per sample.
+    y_k = None if y is None else y.repeat(k)
+    logits = model.decode_logits(z.flatten(0, 1), y_k).unflatten(0, (k, b))
+    log_px_given_z = -model.neg_log_likelihood(x, logits)
+    return log_px_given_z + standard_normal_log_prob(z) - q.log_prob(z), log_px_given_z
 
 
 @torch.inference_mode()
@@ -58,14 +66,7 @@ def iwae_bound(model, x: torch.Tensor, k: int, max_batch_samples: int = 16384, y
     for start in range(0, x.shape[0], chunk):
         xb = x[start : start + chunk]
         yb = None if y is None else y[start : start + chunk].to(xb.device)
-        mu, logvar = model.encode(xb, yb)
-        z = model.reparameterize(mu, logvar, n_samples=k)  # [k, B, d]
-        # z.flatten(0, 1) runs sample-major, so each image's label repeats once per sample.
-        y_k = None if yb is None else yb.repeat(k)
-        logits = model.decode_logits(z.flatten(0, 1), y_k).unflatten(0, (k, xb.shape[0]))
-        log_px_given_z = -model.neg_log_likelihood(xb, logits)  # [k, B]
-        log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        log_qz = log_normal(z, mu, logvar)
-        log_w = log_px_given_z + log_pz - log_qz
+        q = model.posterior(xb, yb)
+        log_w, _ = importance_log_weights(model, xb, q, q.sample(k), yb)
         out.append(torch.logsumexp(log_w, dim=0) - math.log(k))
     return torch.cat(out)

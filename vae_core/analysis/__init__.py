@@ -5,6 +5,7 @@ CPU tensors (numpy arrays where noted) that callers may edit freely.
 """
 from vae_core.analysis.conditional import class_style_grid, decode_every_class
 from vae_core.analysis.decoding import (
+    decode_points,
     latent_traversal,
     manifold_grid,
     manifold_grid_in_box,
@@ -15,18 +16,34 @@ from vae_core.analysis.decoding import (
     traversal_grid,
 )
 from vae_core.analysis.latent import (
-    active_units,
     encode_dataset,
     interpolate,
     kl_per_dim,
+    point_in_plane,
     posterior_ellipse,
+    posterior_std,
     prior_density_grid,
 )
-from vae_core.analysis.lessons import decode_points
 from vae_core.analysis.neighbours import nearest_training_image
-from vae_core.analysis.projection import PROJECTION_METHODS, pca_basis, project_2d, project_with_basis, projection_methods
+from vae_core.analysis.projection import (
+    PROJECTION_METHODS,
+    MapProjection,
+    fixed_subset,
+    map_projection,
+    pca_basis,
+    project_2d,
+    project_with_basis,
+    projection_methods,
+)
+from vae_core.evaluation import ACTIVE_UNIT_THRESHOLD, active_units
 
 __all__ = [
+    "MapProjection",
+    "fixed_subset",
+    "map_projection",
+    "point_in_plane",
+    "posterior_std",
+    "ACTIVE_UNIT_THRESHOLD",
     "PROJECTION_METHODS",
     "active_units",
     "class_style_grid",

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import torch
 
-from vae_core.analysis.decoding import _decode
-from vae_core.analysis.latent import plain_cpu
+from vae_core.analysis.decoding import decode_latents
+from vae_core.tensors import plain_cpu
 
 
 def _require_conditional(model) -> None:
-    if not getattr(model, "is_conditional", False):
+    if not model.is_conditional:
         raise ValueError("decoding with a chosen class needs a conditional VAE (cvae); this model ignores labels")
 
 
@@ -23,7 +23,7 @@ def decode_every_class(model, z) -> torch.Tensor:
     k = model.config.num_classes
     z = torch.as_tensor(z, dtype=torch.float32).detach().cpu()
     labels = torch.arange(k).reshape(k, *([1] * (z.dim() - 1)))  # broadcast over z's leading dims
-    return plain_cpu(_decode(model, z.expand(k, *z.shape), labels))
+    return plain_cpu(decode_latents(model, z.expand(k, *z.shape), labels))
 
 
 def class_style_grid(model, n_styles: int, seed: int | None = None) -> torch.Tensor:

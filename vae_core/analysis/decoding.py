@@ -8,33 +8,40 @@ from __future__ import annotations
 
 import torch
 
-from vae_core.analysis.latent import plain_cpu
+from vae_core.tensors import model_device, plain_cpu
 
 
-def _device(model) -> torch.device:
-    return next(model.parameters()).device
-
-
-def _decode(model, z: torch.Tensor, y=None) -> torch.Tensor:
+def decode_latents(model, z: torch.Tensor, y=None) -> torch.Tensor:
     """Latents [..., d] -> images [..., C, H, W] in one decode call, on the model's device.
 
     `y` is one class (an int) for every latent, or labels broadcastable to z's leading dims."""
-    flat = z.reshape(-1, z.shape[-1]).to(_device(model), torch.float32)
+    flat = z.reshape(-1, z.shape[-1]).to(model_device(model), torch.float32)
     if y is None:  # decode(z) alone, so any object with a one-argument decode still works
         images = model.decode(flat)
     else:
         if torch.is_tensor(y) and y.dim() > 0:
-            y = y.to(_device(model)).expand(z.shape[:-1]).reshape(-1)
+            y = y.to(model_device(model)).expand(z.shape[:-1]).reshape(-1)
         images = model.decode(flat, y)
     return images.reshape(*z.shape[:-1], *images.shape[1:])
 
 
 @torch.inference_mode()
+def decode_points(model, z, y=None) -> torch.Tensor:
+    """Decoder means E[x|z] [N, C, H, W] of latent points z [N, d] (or one point [d]), decoded on the
+    model's device; a conditional VAE draws class y (one int, or labels [N]), E[x|z, y]."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    z = z.reshape(1, -1) if z.dim() == 1 else z
+    if z.shape[-1] != model.config.latent_dim:
+        raise ValueError(f"latent point: expected {model.config.latent_dim} coordinates, got {z.shape[-1]}")
+    return plain_cpu(decode_latents(model, z, y))
+
+
+@torch.inference_mode()
 def reconstruct(model, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """The decoder mean at z = μ(x) (an AE's code), [B, C, H, W]; a CVAE encodes and decodes with labels y [B]."""
-    y = None if y is None else y.to(_device(model))
-    mu, _ = model.encode(x.to(_device(model)), y)
-    return plain_cpu(_decode(model, mu, y))
+    y = None if y is None else y.to(model_device(model))
+    mu, _ = model.encode(x.to(model_device(model)), y)
+    return plain_cpu(decode_latents(model, mu, y))
 
 
 @torch.inference_mode()
@@ -45,14 +52,13 @@ def stochastic_reconstructions(
 
     An AE has no q(z|x): every sample is its deterministic reconstruction. A CVAE needs labels y [B].
     """
-    y = None if y is None else y.to(_device(model))
-    mu, logvar = model.encode(x.to(_device(model)), y)
-    if logvar is None:
-        return plain_cpu(_decode(model, mu).expand(n_samples, *x.shape))
+    y = None if y is None else y.to(model_device(model))
+    x = x.to(model_device(model))
+    if not model.is_variational:
+        return plain_cpu(decode_latents(model, model.encode(x)[0]).expand(n_samples, *x.shape))
     # ε is drawn on the CPU so a seed gives the same samples on every device.
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    eps = torch.randn((n_samples, *mu.shape), generator=generator).to(mu.device, mu.dtype)
-    return plain_cpu(_decode(model, mu + eps * torch.exp(0.5 * logvar), y))
+    return plain_cpu(decode_latents(model, model.posterior(x, y).sample(n_samples, generator), y))
 
 
 @torch.inference_mode()
@@ -61,7 +67,7 @@ def prior_samples(model, n: int, seed: int | None = None, label=None) -> torch.T
 
     A CVAE decodes them as class `label` (an int, or labels [n])."""
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return plain_cpu(_decode(model, torch.randn((n, model.config.latent_dim), generator=generator), label))
+    return plain_cpu(decode_latents(model, torch.randn((n, model.config.latent_dim), generator=generator), label))
 
 
 @torch.inference_mode()
@@ -77,7 +83,7 @@ def traversal_grid(model, z0: torch.Tensor, dims: list[int], values, label: int 
     z = z0.repeat(len(dims), values.shape[0], 1)  # [len(dims), V, d]
     rows = torch.arange(len(dims))
     z[rows, :, torch.as_tensor(list(dims), dtype=torch.long)] = values
-    return plain_cpu(_decode(model, z, label))
+    return plain_cpu(decode_latents(model, z, label))
 
 
 def latent_traversal(model, z0: torch.Tensor, dim: int, values, label: int | None = None) -> torch.Tensor:
@@ -129,4 +135,4 @@ def _decode_plane(model, xs: torch.Tensor, ys: torch.Tensor, dims, base_z, label
     z = base.repeat(ys.shape[0], xs.shape[0], 1)  # [rows, columns, d]
     z[:, :, dim_x] = xs[None, :]
     z[:, :, dim_y] = ys.flip(0)[:, None]
-    return _decode(model, z, label)
+    return decode_latents(model, z, label)

@@ -22,6 +22,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from vae_core.tensors import model_device
+
 MIG_BINS = 20
 MIG_SAMPLES = 10_000
 FACTOR_VAE_TRAIN_VOTES = 10_000
@@ -206,7 +208,7 @@ def shapes_representation(model, image_size: int) -> Representation:
     """Factors -> encoder means μ [N, d] of the shapes rendered from them at `image_size` (CPU float tensors)."""
     from vae_core.data.shapes import render_shapes
 
-    device = next(model.parameters()).device
+    device = model_device(model)
 
     @torch.inference_mode()
     def represent(factors: torch.Tensor) -> torch.Tensor:

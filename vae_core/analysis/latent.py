@@ -6,17 +6,9 @@ import math
 import numpy as np
 import torch
 
-from vae_core.models import gaussian_kl_per_dim
-
-
-def plain_cpu(t: torch.Tensor) -> torch.Tensor:
-    """A CPU copy that is an ordinary tensor, not an inference tensor.
-
-    Tensors made under inference_mode refuse in-place edits later (e.g. `z[dim] = slider_value`),
-    so everything this package returns is copied out of inference mode first.
-    """
-    with torch.inference_mode(False):
-        return t.to("cpu", copy=True)
+from vae_core.models import DiagonalGaussian
+from vae_core.models.gaussian import std_from_logvar
+from vae_core.tensors import model_device, plain_cpu
 
 
 @torch.inference_mode()
@@ -26,7 +18,7 @@ def encode_dataset(
     """(μ [N, d], log σ² [N, d]) of q(z|x) for every image; for an AE (code [N, d], None).
 
     A conditional VAE encodes q(z|x, y) with the labels y [N]."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     mus, logvars = [], []
     for start in range(0, x.shape[0], batch_size):
         yb = None if y is None else y[start : start + batch_size].to(device, non_blocking=True)
@@ -41,25 +33,28 @@ def encode_dataset(
     return plain_cpu(torch.cat(mus)), (plain_cpu(torch.cat(logvars)) if logvars else None)
 
 
-def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
-    """(count, variances [d]): dimension u is active when Cov_x(E_q[z_u]) > threshold (Burda et al. 2016).
-
-    The variance over images of μ_u is the unbiased one, like the trainer's; one image gives zeros.
-    """
-    mu = torch.as_tensor(mu).float()
-    if mu.shape[0] > 1:
-        variances = mu.var(0)
-    else:
-        variances = torch.zeros(mu.shape[-1])
-    return int((variances > threshold).sum()), plain_cpu(variances)
-
-
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
     """Mean over images of KL(q(z_u|x) || N(0, 1)) for each dimension u, nats, [d]."""
     if logvar is None:
         raise ValueError("KL per dimension needs a VAE: an AE has no posterior q(z|x), only a point code")
     mu, logvar = torch.as_tensor(mu).float(), torch.as_tensor(logvar).float()
-    return plain_cpu(gaussian_kl_per_dim(mu, logvar).mean(0))
+    return plain_cpu(DiagonalGaussian(mu, logvar).kl_per_dim().mean(0))
+
+
+def posterior_std(logvar: torch.Tensor) -> torch.Tensor:
+    """σ = exp(½ log σ²) of q(z|x), elementwise (a CPU copy)."""
+    return plain_cpu(std_from_logvar(torch.as_tensor(logvar).float()))
+
+
+def point_in_plane(latent_dim: int, dims: tuple[int, int], x: float, y: float, base_z=None) -> torch.Tensor:
+    """The latent z [d] at (x, y) of the plane spanned by latent dims (dims[0], dims[1]); the other dims from
+    base_z, else 0 (what a map of two latent dimensions shows at that point)."""
+    dim_x, dim_y = dims
+    if dim_x == dim_y or not (0 <= dim_x < latent_dim and 0 <= dim_y < latent_dim):
+        raise ValueError(f"latent plane: needs two different latent dimensions in 0..{latent_dim - 1}, got {tuple(dims)}")
+    z = torch.zeros(latent_dim) if base_z is None else torch.as_tensor(base_z, dtype=torch.float32).detach().cpu().reshape(latent_dim).clone()
+    z[dim_x], z[dim_y] = float(x), float(y)
+    return z
 
 
 def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:

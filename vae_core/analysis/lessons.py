@@ -12,10 +12,11 @@ import math
 import numpy as np
 import torch
 
-from vae_core.analysis.latent import plain_cpu
+from vae_core.tensors import model_device, plain_cpu
 from vae_core.analysis.projection import project_2d
-from vae_core.models import gaussian_kl_per_dim
-from vae_core.objective import log_normal
+from vae_core.models import DiagonalGaussian
+from vae_core.models.gaussian import reparameterize
+from vae_core.objective import importance_log_weights
 
 
 def normal_kl(mu: float, sigma: float) -> float:
@@ -23,7 +24,7 @@ def normal_kl(mu: float, sigma: float) -> float:
     if not (math.isfinite(mu) and math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"σ must be a positive number and μ finite, got μ={mu!r}, σ={sigma!r}")
     logvar = torch.tensor(2.0 * math.log(sigma), dtype=torch.float64)
-    return float(gaussian_kl_per_dim(torch.tensor(float(mu), dtype=torch.float64), logvar))
+    return float(DiagonalGaussian(torch.tensor(float(mu), dtype=torch.float64), logvar).kl_per_dim())
 
 
 def normal_kl_parts(mu: float, sigma: float) -> dict[str, float]:
@@ -52,7 +53,7 @@ def reparameterized_points(mu, sigma, n: int, seed: int = 0) -> tuple[torch.Tens
     if (sigma <= 0).any():
         raise ValueError(f"σ must be positive in every dimension, got {sigma.tolist()}")
     eps = torch.randn((n, mu.shape[0]), generator=torch.Generator().manual_seed(seed))
-    return eps, mu + eps * sigma
+    return eps, reparameterize(mu, sigma, eps)
 
 
 def _grad_norm(grads) -> float | None:
@@ -74,20 +75,18 @@ def reparameterization_gradients(model, x: torch.Tensor, seed: int = 0) -> dict:
         raise ValueError("the reparameterization trick needs a VAE: an AE has no sampling step")
     # The app shares one read-only model between users with requires_grad off; flipping it would race.
     model = copy.deepcopy(model).requires_grad_(True)
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = x.to(device)
     encoder = [p for p in model.encoder.parameters()]
     decoder = [p for p in model.decoder.parameters()]
     generator = torch.Generator().manual_seed(seed)
     result = {}
     with torch.inference_mode(False), torch.enable_grad():
-        mu, logvar = model.encode(x)
-        sigma = torch.exp(0.5 * logvar)
-        eps = torch.randn(mu.shape, generator=generator).to(device, mu.dtype)
+        q = model.posterior(x)
         for name, z in (
-            ("with_trick", mu + eps * sigma),
+            ("with_trick", q.sample(generator=generator)),
             # Sampling straight from N(μ, σ²) gives a number, not a function of μ and σ: the path back is cut.
-            ("without_trick", torch.distributions.Normal(mu, sigma).sample()),
+            ("without_trick", torch.distributions.Normal(q.mu, q.std).sample()),
         ):
             recon = model.neg_log_likelihood(x, model.decode_logits(z)).sum()
             grads = torch.autograd.grad(recon, encoder + decoder, allow_unused=True, retain_graph=True)
@@ -106,16 +105,12 @@ def elbo_breakdown(model, x: torch.Tensor, k: int = 100, seed: int = 0) -> dict[
         raise ValueError("the ELBO needs a VAE: an AE has no q(z|x) and no prior, so no KL and no bound")
     if k < 1:
         raise ValueError(f"samples: expected k ≥ 1, got {k}")
-    device = next(model.parameters()).device
+    device = model_device(model)
     x = x.to(device)
-    mu, logvar = model.encode(x)
-    generator = torch.Generator().manual_seed(seed)
-    eps = torch.randn((k, *mu.shape), generator=generator).to(device, mu.dtype)
-    z = mu + eps * torch.exp(0.5 * logvar)  # [k, B, d]
-    logits = model.decode_logits(z.flatten(0, 1)).unflatten(0, (k, x.shape[0]))
-    log_px_given_z = -model.neg_log_likelihood(x, logits)  # [k, B]
-    log_w = log_px_given_z + log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - log_normal(z, mu, logvar)
-    kl = gaussian_kl_per_dim(mu, logvar).sum(-1)
+    q = model.posterior(x)
+    z = q.sample(k, generator=torch.Generator().manual_seed(seed))  # [k, B, d], drawn on the CPU
+    log_w, log_px_given_z = importance_log_weights(model, x, q, z)  # [k, B] each
+    kl = q.kl()
     expected = log_px_given_z.mean(0)
     out = {
         "log_px_given_z": expected,
@@ -125,20 +120,6 @@ def elbo_breakdown(model, x: torch.Tensor, k: int = 100, seed: int = 0) -> dict[
         "iwae": torch.logsumexp(log_w, dim=0) - math.log(k),
     }
     return {name: plain_cpu(value.float()) for name, value in out.items()}
-
-
-@torch.inference_mode()
-def decode_points(model, z, y=None) -> torch.Tensor:
-    """Decoder means E[x|z] [N, C, H, W] of latent points z [N, d] (or one point [d]), decoded on the
-    model's device; a conditional VAE draws class y (one int, or labels [N]), E[x|z, y]."""
-    z = torch.as_tensor(z, dtype=torch.float32)
-    z = z.reshape(1, -1) if z.dim() == 1 else z
-    if z.shape[-1] != model.config.latent_dim:
-        raise ValueError(f"latent point: expected {model.config.latent_dim} coordinates, got {z.shape[-1]}")
-    device = next(model.parameters()).device
-    if y is None:
-        return plain_cpu(model.decode(z.to(device)))
-    return plain_cpu(model.decode(z.to(device), y.to(device) if torch.is_tensor(y) else y))
 
 
 def pixel_pca_2d(x: torch.Tensor) -> np.ndarray:

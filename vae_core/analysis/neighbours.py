@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from vae_core.analysis.latent import plain_cpu
+from vae_core.tensors import plain_cpu
 
 
 @torch.inference_mode()

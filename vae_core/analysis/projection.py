@@ -1,6 +1,8 @@
 """2-D views of latent codes: the identity for d ≤ 2, PCA or t-SNE above that."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -11,6 +13,40 @@ SINGLE_THREAD_TSNE_POINTS = 5000
 def projection_methods(d: int) -> list[str]:
     """The projections that make sense for a d-dimensional latent space, the default first."""
     return ["identity"] if d <= 2 else ["pca", "tsne"]
+
+
+@dataclass(frozen=True)
+class MapProjection:
+    """How a latent map puts codes [N, d] on a plane: the codes themselves for d ≤ 2, else the two leading
+    principal components of the codes it was fitted on, so other points (a path, one z) land among them."""
+
+    basis: tuple[np.ndarray, np.ndarray] | None  # pca_basis of the fitted codes; None for the identity
+
+    @property
+    def method(self) -> str:
+        return "identity" if self.basis is None else "pca"
+
+    @property
+    def axis_titles(self) -> tuple[str, str]:
+        return ("z₁", "z₂") if self.basis is None else ("PC 1 of μ", "PC 2 of μ")
+
+    def __call__(self, points) -> np.ndarray:
+        """Points [M, d] on the plane, [M, 2] (float64)."""
+        return project_2d(points, "identity") if self.basis is None else project_with_basis(points, self.basis)
+
+
+def map_projection(mu) -> MapProjection:
+    """The default map of codes mu [N, d] (the first of projection_methods(d)): identity or a PCA fitted on mu."""
+    d = mu.shape[-1]
+    return MapProjection(None if projection_methods(d)[0] == "identity" else pca_basis(mu))
+
+
+def fixed_subset(n: int, k: int, seed: int = 0) -> np.ndarray:
+    """k of the indices 0..n−1 (all of them when k ≥ n), sorted, drawn without replacement with `seed`: the
+    same points every time a view is drawn."""
+    if k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
 
 
 def project_2d(mu, method: str, seed: int = 0) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from vae_core.fields import ConfigError
 from vae_core.data.builtin import load_digits, load_mnist5k
 from vae_core.data.data_dir import resolve_data_dir
 from vae_core.data.dataset import ImageDataset, dataset_info
@@ -24,7 +25,7 @@ def load_dataset(spec: str = DEFAULT_SPEC, data_dir: str | os.PathLike | None = 
     Bad specs, missing files and malformed data raise ValueError saying what was expected.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed: expected an integer from 0 to 2**63 - 1, got {seed!r}")
+        raise ConfigError("seed", f"seed: expected an integer from 0 to 2**63 - 1, got {seed!r}")
     parsed = parse_spec(spec)
     kind, canonical = parsed.kind, parsed.canonical
     if kind == "mnist5k":

@@ -12,7 +12,8 @@ class ImageDataset:
 
     Unlabelled data gets all-zero labels and `class_names == ["unlabelled"]`, `has_labels=False`.
     `train_factors`/`test_factors` hold ground-truth generative factors [N, F] (float32) when the
-    dataset has them (only `shapes`), named by `factor_names`.
+    dataset has them (only `shapes`), named by `factor_names`. `seed` is the seed of the train/test
+    split (None for a fixed, official split): with `spec` it names the data.
     """
 
     spec: str
@@ -25,6 +26,7 @@ class ImageDataset:
     factor_names: list[str] = field(default_factory=list)
     train_factors: torch.Tensor | None = None
     test_factors: torch.Tensor | None = None
+    seed: int | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vae_core.fields import ConfigError
+
 OFFLINE = ("mnist5k", "digits", "shapes")
 DOWNLOADED = ("mnist", "fashion-mnist", "kmnist", "cifar10")
 USER_FILES = ("idx", "npz", "folder")
@@ -53,7 +55,7 @@ class DatasetSpec:
 def parse_spec(spec: object) -> DatasetSpec:
     """Parse e.g. 'mnist5k', 'shapes:64', 'idx:a.gz,b.gz'; raise ValueError listing valid specs."""
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"dataset: expected a spec string, one of: {_VALID}; got {spec!r}")
+        raise ConfigError("dataset", f"dataset: expected a spec string, one of: {_VALID}; got {spec!r}")
     name, sep, rest = spec.strip().partition(":")
     name = name.strip().lower()
     if name in USER_FILES:
@@ -62,29 +64,29 @@ def parse_spec(spec: object) -> DatasetSpec:
         return _parse_shapes(rest if sep else "", spec)
     if name in OFFLINE + DOWNLOADED:
         if sep:
-            raise ValueError(f"dataset {spec!r}: '{name}' takes no options after ':'")
+            raise ConfigError("dataset", f"dataset {spec!r}: '{name}' takes no options after ':'")
         return DatasetSpec(name)
-    raise ValueError(f"dataset: unknown spec {spec!r}; expected one of: {_VALID}")
+    raise ConfigError("dataset", f"dataset: unknown spec {spec!r}; expected one of: {_VALID}")
 
 
 def _parse_user_files(kind: str, rest: str, spec: str) -> DatasetSpec:
     paths = tuple(p.strip() for p in rest.split(",")) if kind == "idx" else (rest.strip(),)
     wanted = "IMAGES[,LABELS]" if kind == "idx" else "PATH"
     if not all(paths) or (kind == "idx" and len(paths) > 2):
-        raise ValueError(f"dataset {spec!r}: expected {kind}:{wanted}")
+        raise ConfigError("dataset", f"dataset {spec!r}: expected {kind}:{wanted}")
     return DatasetSpec(kind, paths=paths)
 
 
 def _parse_shapes(rest: str, spec: str) -> DatasetSpec:
     parts = [p.strip() for p in rest.split(":")] if rest else []
     if len(parts) > 2 or not all(p.isascii() and p.isdigit() for p in parts):
-        raise ValueError(f"dataset {spec!r}: expected shapes[:SIZE[:COUNT]] with whole numbers, e.g. shapes:64:20000")
+        raise ConfigError("dataset", f"dataset {spec!r}: expected shapes[:SIZE[:COUNT]] with whole numbers, e.g. shapes:64:20000")
     size = int(parts[0]) if parts else SHAPES_DEFAULT_SIZE
     count = int(parts[1]) if len(parts) > 1 else SHAPES_DEFAULT_COUNT
     if size not in SHAPES_SIZES:
-        raise ValueError(f"dataset {spec!r}: shapes SIZE must be 32 or 64, got {size}")
+        raise ConfigError("dataset", f"dataset {spec!r}: shapes SIZE must be 32 or 64, got {size}")
     if not 10 <= count <= SHAPES_MAX_COUNT:
-        raise ValueError(f"dataset {spec!r}: shapes COUNT must be from 10 to {SHAPES_MAX_COUNT}, got {count}")
+        raise ConfigError("dataset", f"dataset {spec!r}: shapes COUNT must be from 10 to {SHAPES_MAX_COUNT}, got {count}")
     return DatasetSpec("shapes", size=size, count=count)
 
 
@@ -96,4 +98,4 @@ def check_files_inside(spec: str, root: str | Path) -> None:
     root = Path(root).expanduser().resolve()
     for path in parsed.paths:
         if not Path(path).expanduser().resolve().is_relative_to(root):
-            raise ValueError(f"dataset {spec!r}: this server reads dataset files only inside {root}, not {path}")
+            raise ConfigError("dataset", f"dataset {spec!r}: this server reads dataset files only inside {root}, not {path}")

@@ -51,4 +51,5 @@ def split_dataset(
         factor_names=list(factor_names or []),
         train_factors=None if factors is None else factors[train],
         test_factors=None if factors is None else factors[test],
+        seed=seed,
     )

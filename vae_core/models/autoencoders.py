@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vae_core.models.config import ModelConfig
+from vae_core.models.gaussian import DiagonalGaussian
 from vae_core.models.likelihood import mean_image, neg_log_likelihood
 from vae_core.models.networks import Decoder, Encoder
 
@@ -41,20 +42,10 @@ class ForwardTerms:
     logits: torch.Tensor  # [B, C, H, W], decoder output before the sigmoid
 
 
-def gaussian_kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(μ, σ²) || N(0, 1)) for each dimension, nats: ½(μ² + σ² − 1 − log σ²)."""
-    if mu.dtype in (torch.float16, torch.bfloat16):
-        mu, logvar = mu.float(), logvar.float()  # mixed precision (--amp): the KL is computed in float32
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
-
-
 Labels = torch.Tensor | int | None
 
 
 class _Autoencoder(nn.Module):
-    is_variational: bool
-    is_conditional = False
-
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
@@ -70,6 +61,14 @@ class _Autoencoder(nn.Module):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def is_variational(self) -> bool:
+        return self.config.is_variational
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.config.is_conditional
+
     def decode_logits(self, z: torch.Tensor, y: Labels = None) -> torch.Tensor:
         return self.decoder(z)
 
@@ -83,8 +82,6 @@ class _Autoencoder(nn.Module):
 
 
 class VAE(_Autoencoder):
-    is_variational = True
-
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         self.encoder = Encoder(config, 2 * config.latent_dim, config.num_classes)
@@ -94,31 +91,22 @@ class VAE(_Autoencoder):
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
         return mu, logvar
 
-    @staticmethod
-    def reparameterize(
-        mu: torch.Tensor, logvar: torch.Tensor, n_samples: int | None = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """z = μ + ε·σ with ε ~ N(0, I): the sample stays differentiable in μ and σ.
-
-        With `n_samples`, returns [n_samples, B, d]."""
-        std = torch.exp(0.5 * logvar)
-        shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
-        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device, generator=generator)
-        return mu + eps * std
+    def posterior(self, x: torch.Tensor, y: Labels = None) -> DiagonalGaussian:
+        """q(z|x) = N(μ(x), diag σ²(x)) (q(z|x, y) for a CVAE)."""
+        return DiagonalGaussian(*self.encode(x, y))
 
     def forward(self, x: torch.Tensor, y: Labels = None, generator: torch.Generator | None = None) -> ForwardTerms:
-        mu, logvar = self.encode(x, y)
-        z = self.reparameterize(mu, logvar, generator=generator)
+        q = self.posterior(x, y)
+        z = q.sample(generator=generator)  # z = μ + ε·σ: the gradient reaches the encoder through μ and σ
         logits = self.decode_logits(z, y)
-        recon = self.neg_log_likelihood(x, logits)
-        kl_per_dim = gaussian_kl_per_dim(mu, logvar)
+        recon = self.neg_log_likelihood(x, logits)  # −log p(x|z)
+        kl_per_dim = q.kl_per_dim()  # KL(q(z|x) || p(z)) of each dimension, in closed form
         kl = kl_per_dim.sum(-1)
-        return ForwardTerms(recon, kl, kl_per_dim, recon + kl, mu, logvar, z, logits)
+        return ForwardTerms(recon=recon, kl=kl, kl_per_dim=kl_per_dim, neg_elbo=recon + kl, mu=q.mu, logvar=q.logvar,
+                            z=z, logits=logits)
 
 
 class AE(_Autoencoder):
-    is_variational = False
-
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         self.encoder = Encoder(config, config.latent_dim)
@@ -131,16 +119,15 @@ class AE(_Autoencoder):
         z, _ = self.encode(x)
         logits = self.decode_logits(z)
         recon = self.neg_log_likelihood(x, logits)
-        kl_per_dim = torch.zeros_like(z)
-        return ForwardTerms(recon, kl_per_dim.sum(-1), kl_per_dim, recon, z, None, z, logits)
+        kl_per_dim = torch.zeros_like(z)  # no prior, so no KL: the loss is the reconstruction term alone
+        return ForwardTerms(recon=recon, kl=kl_per_dim.sum(-1), kl_per_dim=kl_per_dim, neg_elbo=recon, mu=z, logvar=None,
+                            z=z, logits=logits)
 
 
 class CVAE(VAE):
     """The conditional VAE: q(z|x, y) and p(x|z, y) read the one-hot label; the prior stays N(0, I).
 
     Its forward pass is the VAE's with y passed on: the −ELBO terms are of log p(x|y)."""
-
-    is_conditional = True
 
     def one_hot(self, y: Labels, batch_size: int, device: torch.device) -> torch.Tensor:
         """Labels (int64 [B], or one int for every row) -> one-hot float [B, K]."""

@@ -5,6 +5,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from vae_core.fields import ConfigError, is_int
+
 KINDS = ("vae", "ae", "cvae")
 CONDITIONAL_KINDS = ("cvae",)
 ARCHS = ("mlp", "conv")
@@ -42,6 +44,11 @@ class ModelConfig:
         return c * h * w
 
     @property
+    def is_variational(self) -> bool:
+        """True when the model has a posterior q(z|x) and a prior, so a KL term and an ELBO (not an AE)."""
+        return self.kind != "ae"
+
+    @property
     def is_conditional(self) -> bool:
         """True when encoder and decoder also read the class label y (q(z|x, y), p(x|z, y))."""
         return self.kind in CONDITIONAL_KINDS
@@ -68,59 +75,55 @@ class ModelConfig:
 
 
 def _check_field_type(name: str, value: object) -> object:
-    def is_int(v):
-        return isinstance(v, int) and not isinstance(v, bool)
-
     if name in ("kind", "arch", "likelihood"):
         if not isinstance(value, str):
-            raise ValueError(f"model config field '{name}': expected a string, got {value!r}")
+            raise ConfigError(name, f"model config field '{name}': expected a string, got {value!r}")
     elif name in ("latent_dim", "num_classes"):
         if not is_int(value):
-            raise ValueError(f"model config field '{name}': expected an integer, got {value!r}")
+            raise ConfigError(name, f"model config field '{name}': expected an integer, got {value!r}")
     elif name == "c":
         if not (is_int(value) or isinstance(value, float)):
-            raise ValueError(f"model config field 'c': expected a number, got {value!r}")
+            raise ConfigError("c", f"model config field 'c': expected a number, got {value!r}")
         value = float(value)
     elif name in ("image_shape", "hidden_sizes", "conv_channels"):
         if not isinstance(value, (list, tuple)) or not all(is_int(v) for v in value):
-            raise ValueError(f"model config field '{name}': expected a list of integers, got {value!r}")
+            raise ConfigError(name, f"model config field '{name}': expected a list of integers, got {value!r}")
     return value
 
 
 def validate_model_config(cfg: ModelConfig) -> None:
-    """Raise ValueError naming the field when a value cannot build a model."""
+    """Raise ConfigError (a ValueError) naming the field when a value cannot build a model."""
     if cfg.kind not in KINDS:
-        raise ValueError(f"model kind: expected one of {KINDS}, got {cfg.kind!r}")
+        raise ConfigError("kind", f"model kind: expected one of {KINDS}, got {cfg.kind!r}")
     if cfg.arch not in ARCHS:
-        raise ValueError(f"architecture: expected one of {ARCHS}, got {cfg.arch!r}")
+        raise ConfigError("arch", f"architecture: expected one of {ARCHS}, got {cfg.arch!r}")
     if cfg.likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood: expected one of {LIKELIHOODS}, got {cfg.likelihood!r}")
-    if cfg.kind in CONDITIONAL_KINDS and not (type(cfg.num_classes) is int and 2 <= cfg.num_classes <= MAX_CLASSES):
-        raise ValueError(
-            f"number of classes: a conditional VAE needs an integer from 2 to {MAX_CLASSES}, got {cfg.num_classes!r}"
-        )
+        raise ConfigError("likelihood", f"likelihood: expected one of {LIKELIHOODS}, got {cfg.likelihood!r}")
+    if cfg.kind in CONDITIONAL_KINDS and not (is_int(cfg.num_classes) and 2 <= cfg.num_classes <= MAX_CLASSES):
+        raise ConfigError("num_classes", f"number of classes: a conditional VAE needs an integer from 2 to {MAX_CLASSES}, "
+                                         f"got {cfg.num_classes!r}")
     if cfg.kind not in CONDITIONAL_KINDS and cfg.num_classes != 0:
-        raise ValueError(f"number of classes: only a 'cvae' conditions on labels; a {cfg.kind!r} takes 0, got {cfg.num_classes!r}")
+        raise ConfigError("num_classes", f"number of classes: only a 'cvae' conditions on labels; a {cfg.kind!r} takes 0, got {cfg.num_classes!r}")
     if not (1 <= cfg.latent_dim <= MAX_LATENT_DIM):
-        raise ValueError(f"latent dimension: expected an integer from 1 to {MAX_LATENT_DIM}, got {cfg.latent_dim}")
+        raise ConfigError("latent_dim", f"latent dimension: expected an integer from 1 to {MAX_LATENT_DIM}, got {cfg.latent_dim}")
     if len(cfg.image_shape) != 3 or any(s < 1 for s in cfg.image_shape):
-        raise ValueError(f"image shape: expected [channels, height, width] of positive sizes, got {list(cfg.image_shape)}")
+        raise ConfigError("image_shape", f"image shape: expected [channels, height, width] of positive sizes, got {list(cfg.image_shape)}")
     if cfg.image_shape[0] not in (1, 3):
-        raise ValueError(f"image channels: expected 1 (grey) or 3 (RGB), got {cfg.image_shape[0]}")
+        raise ConfigError("image_shape", f"image channels: expected 1 (grey) or 3 (RGB), got {cfg.image_shape[0]}")
     if not (isinstance(cfg.c, float) and math.isfinite(cfg.c) and cfg.c > 0):
-        raise ValueError(f"decoder variance c: expected a positive number, got {cfg.c!r}")
+        raise ConfigError("c", f"decoder variance c: expected a positive number, got {cfg.c!r}")
     if any(h < 1 or h > 8192 for h in cfg.hidden_sizes):
-        raise ValueError(f"hidden sizes: expected integers from 1 to 8192, got {list(cfg.hidden_sizes)}")
+        raise ConfigError("hidden_sizes", f"hidden sizes: expected integers from 1 to 8192, got {list(cfg.hidden_sizes)}")
     if cfg.arch == "mlp" and not cfg.hidden_sizes:
-        raise ValueError("hidden sizes: the mlp architecture needs at least one hidden layer")
+        raise ConfigError("hidden_sizes", "hidden sizes: the mlp architecture needs at least one hidden layer")
     if cfg.arch == "conv":
         _, h, w = cfg.image_shape
         if h != w or h not in CONV_SIZES:
-            raise ValueError(f"conv architecture: expected square images of size {CONV_SIZES}, got {h}×{w}")
+            raise ConfigError("image_shape", f"conv architecture: expected square images of size {CONV_SIZES}, got {h}×{w}")
         if not cfg.conv_channels or any(c < 1 or c > 1024 for c in cfg.conv_channels):
-            raise ValueError(f"conv channels: expected 1 to 5 integers from 1 to 1024, got {list(cfg.conv_channels)}")
+            raise ConfigError("conv_channels", f"conv channels: expected 1 to 5 integers from 1 to 1024, got {list(cfg.conv_channels)}")
         if len(cfg.conv_channels) > 5 or h // 2 ** len(cfg.conv_channels) < 1:
-            raise ValueError(f"conv channels: {len(cfg.conv_channels)} stride-2 layers shrink a {h}×{h} image below 1 pixel")
+            raise ConfigError("conv_channels", f"conv channels: {len(cfg.conv_channels)} stride-2 layers shrink a {h}×{h} image below 1 pixel")
 
 
 NEEDS_LABELS = (
@@ -134,18 +137,18 @@ def default_num_classes(kind: str, has_labels: bool, class_names: list[str]) -> 
     if kind not in CONDITIONAL_KINDS:
         return 0
     if not has_labels:
-        raise ValueError(NEEDS_LABELS)
+        raise ConfigError("dataset", NEEDS_LABELS)
     return len(class_names)
 
 
 def check_labels_fit(cfg: ModelConfig, has_labels: bool, class_names: list[str]) -> None:
-    """Raise ValueError when a conditional model cannot use a dataset's labels; other kinds ignore labels."""
+    """Raise ConfigError when a conditional model cannot use a dataset's labels; other kinds ignore labels."""
     if not cfg.is_conditional:
         return
     if not has_labels:
-        raise ValueError(NEEDS_LABELS)
+        raise ConfigError("dataset", NEEDS_LABELS)
     if len(class_names) > cfg.num_classes:
-        raise ValueError(
+        raise ConfigError("num_classes", 
             f"the dataset has {len(class_names)} classes but the conditional VAE was built for "
             f"num_classes = {cfg.num_classes}; use at least {len(class_names)}"
         )

@@ -10,6 +10,8 @@ import re
 import time
 from pathlib import Path
 
+from vae_core.fields import ConfigError
+
 try:  # POSIX: flock locks belong to one open file and vanish when the process dies
     import fcntl
 except ImportError:  # Windows
@@ -26,30 +28,30 @@ TEMP_SIBLING_RE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[0-9a-f]{8,}$"
 
 
 def sanitize_run_name(name: str) -> str:
-    """Return the cleaned run name, or raise ValueError saying what is allowed."""
+    """Return the cleaned run name, or raise ConfigError (field "name") saying what is allowed."""
     if not isinstance(name, str):
-        raise ValueError(f"run name: expected text, got {type(name).__name__}")
+        raise ConfigError("name", f"run name: expected text, got {type(name).__name__}")
     cleaned = name.strip()
     if not cleaned:
-        raise ValueError(f"run name: empty; use {ALLOWED}")
+        raise ConfigError("name", f"run name: empty; use {ALLOWED}")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
-        raise ValueError(f"run name {name!r}: contains a control character (tab, newline, ...); use {ALLOWED}")
+        raise ConfigError("name", f"run name {name!r}: contains a control character (tab, newline, ...); use {ALLOWED}")
     if ".." in cleaned:
-        raise ValueError(f"run name {name!r}: may not contain '..'; use {ALLOWED}")
+        raise ConfigError("name", f"run name {name!r}: may not contain '..'; use {ALLOWED}")
     if "/" in cleaned or "\\" in cleaned:
-        raise ValueError(f"run name {name!r}: may not contain '/' or '\\' (a run is one folder); use {ALLOWED}")
+        raise ConfigError("name", f"run name {name!r}: may not contain '/' or '\\' (a run is one folder); use {ALLOWED}")
     if cleaned.startswith("."):
-        raise ValueError(f"run name {name!r}: may not start with '.' (those folders are hidden); use {ALLOWED}")
+        raise ConfigError("name", f"run name {name!r}: may not start with '.' (those folders are hidden); use {ALLOWED}")
     cleaned = re.sub(r" +", "-", cleaned)
     if not _ALLOWED_RE.fullmatch(cleaned):
         bad = sorted({ch for ch in cleaned if not _ALLOWED_RE.fullmatch(ch)})
-        raise ValueError(f"run name {name!r}: character(s) {''.join(bad)!r} not allowed; use {ALLOWED}")
+        raise ConfigError("name", f"run name {name!r}: character(s) {''.join(bad)!r} not allowed; use {ALLOWED}")
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise ValueError(f"run name {name!r}: {len(cleaned)} characters, at most {MAX_NAME_LENGTH} allowed")
+        raise ConfigError("name", f"run name {name!r}: {len(cleaned)} characters, at most {MAX_NAME_LENGTH} allowed")
     if cleaned.endswith("."):
-        raise ValueError(f"run name {name!r}: may not end with '.'; use {ALLOWED}")
+        raise ConfigError("name", f"run name {name!r}: may not end with '.'; use {ALLOWED}")
     if cleaned.split(".")[0].upper() in _WINDOWS_RESERVED:
-        raise ValueError(f"run name {name!r}: reserved by Windows; pick another name")
+        raise ConfigError("name", f"run name {name!r}: reserved by Windows; pick another name")
     return cleaned
 
 
@@ -59,7 +61,7 @@ def run_dir_for(root: str | Path, name: str) -> Path:
     path = root / sanitize_run_name(name)
     # Guards against a symlink inside root pointing elsewhere, not only against odd names.
     if path.resolve().parent != root.resolve():
-        raise ValueError(f"run name {name!r}: resolves to {path.resolve()}, which is not directly inside {root}")
+        raise ConfigError("name", f"run name {name!r}: resolves to {path.resolve()}, which is not directly inside {root}")
     return path
 
 
@@ -89,7 +91,7 @@ def unique_run_name(root: str | Path, base: str) -> str:
         candidate = sanitize_run_name(base[: MAX_NAME_LENGTH - len(suffix)].rstrip(".") + suffix)
         if not run_name_taken(root, candidate):
             return candidate
-    raise ValueError(f"run name {base!r}: no free variant left in {root}")
+    raise ConfigError("name", f"run name {base!r}: no free variant left in {root}")
 
 
 # ---------------------------------------------------------------- claiming a name
@@ -102,8 +104,11 @@ def unique_run_name(root: str | Path, base: str) -> str:
 CLAIM_WAIT_S = 0.2  # run_name_taken probes a claim by locking it for microseconds; a claimant waits that out
 
 
-class RunNameTaken(ValueError):
+class RunNameTaken(ConfigError):
     """The name is claimed by another training session, or a run of that name exists."""
+
+    def __init__(self, message: str):
+        super().__init__("name", message)
 
 
 def _lock_path(root: Path, name: str) -> Path:

@@ -40,7 +40,7 @@ def _mlp_layers(model) -> list[nn.Linear]:
 
 def _first_layer(model, linear: nn.Linear, label: int | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The first layer's (weight, bias) as a function of z alone; for a conditional model, at class `label`."""
-    if not getattr(model, "is_conditional", False):
+    if not model.is_conditional:
         return linear.weight, linear.bias
     k = model.config.num_classes
     if label is None or not 0 <= int(label) < k:

@@ -18,7 +18,7 @@ import warnings
 import torch
 from torch import nn
 
-from vae_core.analysis.latent import plain_cpu
+from vae_core.tensors import model_device, plain_cpu
 from vae_core.models.likelihood import mean_image
 
 # Largest absolute difference per pixel allowed between the traced and the eager decoder (both float32).
@@ -47,9 +47,9 @@ class PointDecoder:
     def __init__(self, model, seed: int = 0):
         self.model = model
         self.latent_dim = int(model.config.latent_dim)
-        self.conditional = model.config.kind == "cvae"
-        self.num_classes = int(getattr(model.config, "num_classes", 0) or 0)
-        self.device = next(model.parameters()).device
+        self.conditional = model.is_conditional
+        self.num_classes = model.config.num_classes
+        self.device = model_device(model)
         self._traced = None
         self.why_eager = ""
         try:

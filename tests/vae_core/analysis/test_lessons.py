@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from vae_core.analysis.lessons import (
-    decode_points,
     elbo_breakdown,
     normal_densities,
     normal_kl,
@@ -14,6 +13,7 @@ from vae_core.analysis.lessons import (
     reparameterization_gradients,
     reparameterized_points,
 )
+from vae_core.analysis.decoding import decode_points
 from vae_core.analysis.reconstruction import reconstruction_report
 from vae_core.models import ModelConfig, build_model
 

@@ -21,7 +21,7 @@ from vae_core.models import ModelConfig, build_model
 from vae_core.runs.registry import list_runs
 from vae_core.runs.names import TEMP_SIBLING_RE
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TRIALS = 40  # half "flip", half "fresh"
 VERSIONS_PER_TRIAL = 100_000  # trial k's saver writes versions k·100000, k·100000 + 1, ...
 DATASET = {"spec": "toy", "seed": 0, "image_shape": [1, 28, 28], "class_names": ["a", "b"]}

@@ -8,7 +8,7 @@ import torch
 
 from vae_core.data import load_dataset
 
-SHARED_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+SHARED_MNIST = Path(__file__).resolve().parents[4] / "shared" / "data" / "mnist"
 
 
 def write_idx(path, array, magic=None, gzipped=False, extra=b""):

@@ -11,7 +11,7 @@ from vae_core.runs.checkpoint import load_run
 from vae_core.runs.folder import install_run_folder
 from vae_core.runs.names import RunNameTaken, claim_run_name, run_name_taken, unique_run_name
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 # Waits for the `go` file so that every racer claims at the same moment, then reports and holds the claim.
 RACER = r"""

@@ -39,7 +39,7 @@ from vae_core.data.limits import MAX_UPLOAD_FILE_MB
 from vae_core.runs.names import run_dir_for, sanitize_run_name
 from vae_core.runs.upload import import_uploaded_run
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FAULTS_BY_ID = {fault.id: fault for fault in CHECKPOINT_FAULTS}
 
 
