@@ -24,7 +24,7 @@ from vae_core.runs.checkpoint import read_run_config, read_run_metrics
 from vae_core.models import ModelConfig
 from vae_core.runs.names import RunNameClaim, RunNameTaken, claim_run_name, sanitize_run_name
 from vae_core.training.config import TrainConfig
-from vae_core.training.loop import thin_steps
+from vae_core.training.records import thin_steps
 from vae_core.training.run import resume_run, train_run
 
 MAX_JOBS_ENV = "VAE_MAX_TRAINING_JOBS"

@@ -138,6 +138,12 @@ def _existing_created(run_dir: Path) -> str | None:
     return created if isinstance(created, str) and parse_created(created) else None
 
 
+def weights_file_bytes(model: torch.nn.Module) -> bytes:
+    """The model's weights as the bytes of a run's model.safetensors (their sha256 is the run's weights_sha256)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return safetensors.torch.save(state, metadata={"format": "pt"})
+
+
 def save_run(
     run_dir: str | Path,
     model: VAE | AE,
@@ -162,8 +168,7 @@ def save_run(
     except (TypeError, ValueError) as e:
         raise ValueError(f"metrics: not JSON-serialisable ({e})") from None
 
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    weights = safetensors.torch.save(state, metadata={"format": "pt"})
+    weights = weights_file_bytes(model)
     cap = max_bytes(WEIGHTS_FILE)
     if len(weights) > cap:
         raise ValueError(f"model is {len(weights) / MB:.0f} MB, over the {cap / MB:.0f} MB limit for a run")

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from typing import Iterator
 
-import safetensors.torch
 import torch
 import torch.distributed as dist
 
+from vae_core.runs.checkpoint import weights_file_bytes
 from vae_core.training.device import resolve_device
 
 TORCHRUN_ENV_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
@@ -67,14 +68,24 @@ class RankGroup:
         """This rank's images of one global batch of indices: every world_size-th, starting at its rank."""
         return global_batch[self.rank :: self.world_size]
 
+    def shift_generator(self, order_generator: torch.Generator, seed: int) -> torch.Generator:
+        """The random stream of this rank's augmentation shifts: its own, since every rank must draw the same
+        epoch orders from the order generator."""
+        return torch.Generator().manual_seed(self.rank_seed(seed))
+
     def wrap(self, model: torch.nn.Module) -> torch.nn.parallel.DistributedDataParallel:
         """DDP over `model`; it copies rank 0's weights to every rank on construction."""
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
-    def gradient_weight(self, n_local: int, n_global: int) -> float:
-        """Factor on this rank's mean loss so DDP's average over ranks is the global batch's mean gradient."""
-        return n_local * self.world_size / n_global
+    def scale_loss(self, loss: torch.Tensor, n_local: int, n_global: int) -> torch.Tensor:
+        """This rank's mean loss weighted by its share of the global batch, so DDP's average over ranks is the
+        global batch's mean gradient."""
+        return loss * (n_local * self.world_size / n_global)
+
+    def stop_after_step(self, agreed: "AgreedStep", stop_requested: bool, time_up: bool) -> tuple[bool, bool]:
+        """Whether to stop now: what the ranks agreed on at this step, so all of them stop at the same one."""
+        return agreed.stop_requested, agreed.time_up
 
     def agree_on_step(self, terms, loss: torch.Tensor, n_global: int, *, stop_requested: bool,
                       time_up: bool, elapsed_s: float) -> "AgreedStep":
@@ -115,6 +126,49 @@ class AgreedStep:
     @property
     def loss(self) -> float:
         return self.values[3]
+
+
+@dataclass(frozen=True)
+class SingleProcess:
+    """Ordinary training in one process, with a RankGroup's interface: sharding, wrapping and agreeing change
+    nothing, so the trainer has one code path."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    is_main: bool = True
+
+    def rank_seed(self, seed: int) -> int:
+        return seed
+
+    def steps_per_epoch(self, n_train: int, batch_size: int) -> int:
+        return math.ceil(n_train / batch_size)
+
+    def shard(self, global_batch: torch.Tensor) -> torch.Tensor:
+        return global_batch
+
+    def shift_generator(self, order_generator: torch.Generator, seed: int) -> torch.Generator:
+        """One process draws its shifts from the order generator's stream, after each epoch's order."""
+        return order_generator
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model
+
+    def scale_loss(self, loss: torch.Tensor, n_local: int, n_global: int) -> torch.Tensor:
+        return loss
+
+    def agree_on_step(self, terms, loss: torch.Tensor, n_global: int, *, stop_requested: bool,
+                      time_up: bool, elapsed_s: float) -> "AgreedStep":
+        """This batch's loss terms as they are: there is no one else to agree with."""
+        with torch.no_grad():
+            kl_per_dim = terms.kl_per_dim.mean(0)
+            mu_var = terms.mu.var(0) if terms.mu.shape[0] > 1 else torch.zeros_like(kl_per_dim)
+            values = torch.stack([terms.neg_elbo.mean(), terms.recon.mean(), terms.kl.mean(), loss.detach()]).tolist()
+        return AgreedStep(values, kl_per_dim, mu_var, stop_requested, time_up, elapsed_s)
+
+    def stop_after_step(self, agreed: "AgreedStep", stop_requested: bool, time_up: bool) -> tuple[bool, bool]:
+        """Whether to stop now, as asked after this step (a Stop pressed during it counts at once)."""
+        return stop_requested, time_up
 
 
 def ranks_from_environment() -> tuple[int, int, int] | None:
@@ -167,6 +221,11 @@ def active_group() -> RankGroup | None:
     return _current
 
 
+def training_group(device_name: str = "auto") -> RankGroup | SingleProcess:
+    """The group a training run in this process belongs to: the torchrun group, else one process on `device_name`."""
+    return _current if _current is not None else SingleProcess(resolve_device(device_name))
+
+
 def is_main_process() -> bool:
     """True outside distributed training and on rank 0: the process that logs and saves."""
     return _current is None or _current.is_main
@@ -174,8 +233,7 @@ def is_main_process() -> bool:
 
 def weights_sha256(model: torch.nn.Module) -> str:
     """sha256 of the model's weights serialised as the run's model.safetensors (its config's weights_sha256)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return hashlib.sha256(safetensors.torch.save(state, metadata={"format": "pt"})).hexdigest()
+    return hashlib.sha256(weights_file_bytes(model)).hexdigest()
 
 
 def gather_weights_sha256(model: torch.nn.Module) -> list[str]:

@@ -40,7 +40,7 @@ def test_weighted_rank_gradients_average_to_the_global_batch_gradient():
     full = torch.autograd.grad(layer(x).pow(2).mean(), layer.weight)[0]
     ranks = _ranks(3)
     averaged = sum(
-        group.gradient_weight(len(part), 7) * torch.autograd.grad(layer(part).pow(2).mean(), layer.weight)[0]
+        torch.autograd.grad(group.scale_loss(layer(part).pow(2).mean(), len(part), 7), layer.weight)[0]
         for group in ranks for part in [x[group.shard(torch.arange(7))]]
     ) / len(ranks)
     torch.testing.assert_close(averaged, full)

@@ -7,7 +7,8 @@ from vae_core.data import load_dataset
 from vae_core.evaluation import evaluate
 from vae_core.models import ModelConfig
 from vae_core.training.config import TrainConfig
-from vae_core.training.loop import thin_steps, train
+from vae_core.training.loop import train
+from vae_core.training.records import thin_steps
 from vae_core.training.run import build_seeded_model
 
 
