@@ -44,22 +44,30 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _comma_list(parse, field: str, example: str):
+    """An argparse type for a comma list, parsed by vae_core.fields (its message, without the field's name)."""
+    from vae_core.fields import ConfigError
+
+    def parse_text(text: str):
+        try:
+            return parse(text, field, example)
+        except ConfigError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix(f"{field.replace('_', ' ')}: ")) from None
+
+    return parse_text
+
+
 def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers such as 512,256, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one size, such as 512,256")
-    return values
+    from vae_core.fields import parse_int_list
+
+    return _comma_list(parse_int_list, "sizes", "512,256")(text)
 
 
 def _beta_list(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(_finite_float(v) for v in text.split(",") if v.strip())
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1,2,4,8, got {text!r}") from None
-    if not values or min(values) < 0 or len(set(values)) != len(values):
+    from vae_core.fields import parse_number_list
+
+    values = _comma_list(parse_number_list, "beta", "1,2,4,8")(text)
+    if min(values) < 0 or len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f"expected distinct numbers ≥ 0 such as 1,2,4,8, got {text!r}")
     return values
 
@@ -72,12 +80,18 @@ def _vote_counts(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vae_core.data import DATASET_SPECS_HELP
-    from vae_core.models.config import ARCHS, KINDS, LIKELIHOODS
-    from vae_core.training.config import AMP_MODES
-
     parser = argparse.ArgumentParser(prog="python -m vae_core", description="Train and inspect VAEs and AEs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample,list,import,sweep}")
+    for add in (_add_train, _add_evaluate, _add_sample, _add_list, _add_import, _add_sweep):
+        add(sub)
+    return parser
+
+
+def _add_train(sub) -> None:
+    """`train`: every setting of a new run's ModelConfig and TrainConfig, or --resume."""
+    from vae_core.data import DATASET_SPECS_HELP
+    from vae_core.models.config import ARCHS, KINDS, LIKELIHOODS
+    from vae_core.training.config import AMP_MODES, LR_SCHEDULES
 
     t = sub.add_parser("train", help="train a VAE or AE and save it as a run folder",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DATASET_SPECS_HELP)
@@ -98,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=_positive_int, default=30)
     t.add_argument("--batch-size", type=_positive_int, default=128)
     t.add_argument("--lr", type=_finite_float, default=1e-3)
-    t.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+    t.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
                    help="cosine decays the learning rate to 0 over --epochs")
     t.add_argument("--augment-shift", type=_non_negative_int, default=0,
                    help="shift each training image by up to N pixels at random (0: off)")
@@ -114,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not save optimizer.safetensors (smaller run; cannot --resume with Adam's state)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_evaluate(sub) -> None:
+    """`evaluate`: the −ELBO terms and the IWAE estimate of a run on a split."""
     e = sub.add_parser("evaluate", help="−ELBO, reconstruction, KL and the IWAE estimate of a run")
     e.add_argument("run_dir")
     e.add_argument("--dataset", default=None, help="dataset spec (default: the run's own)")
@@ -125,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
+
+def _add_sample(sub) -> None:
+    """`sample`: prior samples (for a cvae, one row per class) as a PNG grid."""
     s = sub.add_parser("sample", help="decode samples from the prior into a PNG grid")
     s.add_argument("run_dir")
     s.add_argument("--n", type=_positive_int, default=64)
@@ -135,14 +155,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", default=None,
                    help="cvae only: decode every sample as this class (number or name); without it, one row per class")
 
+
+def _add_list(sub) -> None:
+    """`list`: the runs of a folder."""
     ls = sub.add_parser("list", help="list the runs in a folder")
     ls.add_argument("dir", nargs="?", default=DEFAULT_RUNS_ROOT)
     ls.add_argument("--json", action="store_true")
 
+
+def _add_import(sub) -> None:
+    """`import`: a run from a .zip or a folder, checked like an app upload."""
     im = sub.add_parser("import", help="add a run from a .zip or a folder (config.json + model.safetensors) to a runs folder")
     im.add_argument("path", help="a .zip of a run, or a folder holding its files; pickle files (.pt, .pth) are refused")
     im.add_argument("--runs-dir", default=DEFAULT_RUNS_ROOT, help=f"runs folder (default: {DEFAULT_RUNS_ROOT})")
     im.add_argument("--name", default=None, help="run name (default: the name in config.json, made unique)")
+
+
+def _add_sweep(sub) -> None:
+    """`sweep`: a VAE per β on shapes, with a table of their scores."""
+    from vae_core.models.config import ARCHS
+    from vae_core.training.config import LR_SCHEDULES
 
     sw = sub.add_parser("sweep", help="train a VAE per β on shapes; table of −ELBO, KL, MIG and FactorVAE score",
                         description="Trains one VAE per β in turn (each an ordinary run folder <name>-beta<β> in --out) "
@@ -156,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--epochs", type=_positive_int, default=30)
     sw.add_argument("--batch-size", type=_positive_int, default=64)
     sw.add_argument("--lr", type=_finite_float, default=1e-3)
-    sw.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    sw.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant")
     sw.add_argument("--seed", type=_non_negative_int, default=0, help="seed of every run and of the scores")
     sw.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     sw.add_argument("--mig-samples", type=_int_at_least(2), default=10_000, help="shapes drawn for MIG (default 10000)")
@@ -167,7 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--name", default=None, help="sweep name (default: vae-ARCH-Dd-DATASET); runs are NAME-betaβ")
     sw.add_argument("--no-optimizer-state", action="store_true", help="do not save optimizer.safetensors in the runs")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
 
 
 def cmd_train(args, parser) -> int:
@@ -184,70 +215,85 @@ def cmd_train(args, parser) -> int:
 def _end_rank(code: int) -> None:
     """End a DDP rank now that its process group is destroyed and the run is saved and reported.
 
-    With gloo, a rank sometimes aborts in torch's C++ teardown after Python has finished ("terminate
-    called without an active exception", SIGABRT), so torchrun reports the whole run failed although
-    every rank had finished: 3 of 28 runs of the CI test's command on a busy 2-core machine, and 1
-    of 3 full test-suite runs. os._exit skips that teardown (0 of 20 runs failed after); nothing is
-    left to write, and the run-name claim was released when the run was saved."""
+    With gloo a rank can abort in torch's C++ teardown after Python has finished (SIGABRT), and torchrun
+    then reports the whole run failed; os._exit skips that teardown. Nothing is left to write, and the
+    run-name claim was released when the run was saved."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
 def _train_in_this_process(args, parser) -> int:
-    import contextlib
     import threading
 
     from vae_core.training import distributed
-    from vae_core.data import load_dataset
-    from vae_core.models import ModelConfig, default_num_classes
-    from vae_core.runs.names import claim_run_name, claim_unique_run_name, run_dir_for, sanitize_run_name
-    from vae_core.training.config import TrainConfig
-    from vae_core.training.run import resume_run, train_run
+    from vae_core.training.run import resume_run
 
     progress = _ProgressBar(quiet=args.quiet or not distributed.is_main_process())
     stop = threading.Event()
     _stop_on_first_ctrl_c(stop)
     try:
         if args.resume:
-            result = resume_run(args.resume, epochs=args.epochs, time_limit=args.time_limit, data_dir=args.data_dir,
-                                callback=progress, stop_event=stop)
             run_dir = Path(args.resume)
+            result = resume_run(run_dir, epochs=args.epochs, time_limit=args.time_limit, data_dir=args.data_dir,
+                                callback=progress, stop_event=stop)
         else:
-            train_config = TrainConfig(
-                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
-                warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, seed=args.seed,
-                device=args.device, time_limit=args.time_limit, lr_schedule=args.lr_schedule,
-                augment_shift=args.augment_shift, amp=args.amp,
-            )
-            if args.name is not None:
-                sanitize_run_name(args.name)  # refused before the data loads and before any folder is made
-            dataset = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
-            num_classes = args.num_classes
-            if num_classes is None:
-                num_classes = default_num_classes(args.model, dataset.has_labels, dataset.class_names)
-            model_config = ModelConfig(
-                kind=args.model, arch=args.arch, latent_dim=args.latent_dim, hidden_sizes=args.hidden_sizes,
-                conv_channels=args.conv_channels, likelihood=args.likelihood, c=args.c,
-                image_shape=dataset.image_shape, num_classes=num_classes,
-            )
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-            name = args.name or f"{args.model}-{args.arch}-d{args.latent_dim}-{_spec_slug(args.dataset)}"
-            # Claimed before training (only rank 0 saves): a process racing for the same default name
-            # gets `name-2`, and an explicit --name that is taken is refused.
-            claim = None
-            if distributed.is_main_process():
-                claim = claim_run_name(args.out, name) if args.name else claim_unique_run_name(args.out, name)
-            run_dir = claim.run_dir if claim else run_dir_for(args.out, name)
-            with claim or contextlib.nullcontext():
-                result = train_run(model_config, train_config, args.dataset, run_dir, dataset=dataset, callback=progress,
-                                   stop_event=stop, save_optimizer=not args.no_optimizer_state, claim=claim)
+            run_dir, result = _train_new_run(args, progress, stop)
     except KeyboardInterrupt:
         progress.close()
         print("interrupted", file=sys.stderr)
         return 130
     finally:
         progress.close()
+    return _report(run_dir, result)
+
+
+def _train_new_run(args, progress, stop):
+    """(run folder, TrainResult) of a new run made from the command's settings."""
+    import contextlib
+
+    from vae_core.data import load_dataset
+    from vae_core.models import ModelConfig, default_num_classes
+    from vae_core.runs.names import claim_run_name, claim_unique_run_name, run_dir_for, sanitize_run_name
+    from vae_core.training import distributed
+    from vae_core.training.config import TrainConfig
+    from vae_core.training.run import train_run
+
+    train_config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta,
+        warmup_epochs=args.warmup_epochs, free_bits=args.free_bits, seed=args.seed,
+        device=args.device, time_limit=args.time_limit, lr_schedule=args.lr_schedule,
+        augment_shift=args.augment_shift, amp=args.amp,
+    )
+    if args.name is not None:
+        sanitize_run_name(args.name)  # refused before the data loads and before any folder is made
+    dataset = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
+    num_classes = args.num_classes
+    if num_classes is None:
+        num_classes = default_num_classes(args.model, dataset.has_labels, dataset.class_names)
+    model_config = ModelConfig(
+        kind=args.model, arch=args.arch, latent_dim=args.latent_dim, hidden_sizes=args.hidden_sizes,
+        conv_channels=args.conv_channels, likelihood=args.likelihood, c=args.c,
+        image_shape=dataset.image_shape, num_classes=num_classes,
+    )
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    name = args.name or f"{args.model}-{args.arch}-d{args.latent_dim}-{_spec_slug(args.dataset)}"
+    # Claimed before training (only rank 0 saves): a process racing for the same default name
+    # gets `name-2`, and an explicit --name that is taken is refused.
+    claim = None
+    if distributed.is_main_process():
+        claim = claim_run_name(args.out, name) if args.name else claim_unique_run_name(args.out, name)
+    run_dir = claim.run_dir if claim else run_dir_for(args.out, name)
+    with claim or contextlib.nullcontext():
+        result = train_run(model_config, train_config, args.dataset, run_dir, dataset=dataset, callback=progress,
+                           stop_event=stop, save_optimizer=not args.no_optimizer_state, claim=claim)
+    return run_dir, result
+
+
+def _report(run_dir: Path, result) -> int:
+    """Print what the run ended with (rank 0 only; every rank's weights digest under torchrun); the exit code."""
+    from vae_core.training import distributed
+
     replicas = distributed.gather_weights_sha256(result.model) if distributed.active_group() else None
     if not distributed.is_main_process():
         return 0
@@ -255,7 +301,8 @@ def _train_in_this_process(args, parser) -> int:
     last = result.history[-1] if result.history else None
     summary = f"saved {run_dir}"
     if last and last.get("test"):
-        summary += f"  test −ELBO {last['test']['neg_elbo']:.2f} nats/image (recon {last['test']['recon']:.2f} + KL {last['test']['kl']:.2f})"
+        test = last["test"]
+        summary += f"  test −ELBO {test['neg_elbo']:.2f} nats/image (recon {test['recon']:.2f} + KL {test['kl']:.2f})"
     print(summary)
     if replicas is not None:
         print(f"weights sha256 of ranks 0 to {len(replicas) - 1}: {' '.join(replicas)}")

@@ -86,7 +86,7 @@ def test_the_printed_table_has_a_line_per_beta(tiny_sweep, capsys):
     ("args", "message"),
     [
         (["--dataset", "digits"], "only the shapes data has"),
-        (["--beta", "1,x"], "comma-separated numbers"),
+        (["--beta", "1,x"], "numbers separated by commas"),
         (["--beta", "2,2"], "distinct numbers"),
         (["--factor-vae-votes", "100"], "two whole numbers"),
     ],

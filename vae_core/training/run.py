@@ -1,6 +1,6 @@
 """Train a model from configs and save it as a run folder: the one path the CLI and the app share.
 
-A session holds the claim on its run name (run_names.claim_run_name) from before training until
+A session holds the claim on its run name (runs.names.claim_run_name) from before training until
 the run is saved, so two sessions never train into the same folder."""
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from typing import Callable
 
 import torch
 
-from vae_core.training import distributed
-from vae_core.runs.checkpoint import load_run, save_run
-from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.data import ImageDataset, dataset_info, load_dataset
+from vae_core.fields import ConfigError
 from vae_core.models import ModelConfig, build_model
+from vae_core.runs.checkpoint import load_run, save_run
 from vae_core.runs.names import RunNameClaim, claim_run_name
+from vae_core.runs.optimizer_state import load_optimizer_state
+from vae_core.training import distributed
 from vae_core.training.config import TrainConfig
 from vae_core.training.loop import MetricsCallback, TrainResult, train
 
@@ -37,10 +38,14 @@ def check_dataset_fits(model_config: ModelConfig, dataset: ImageDataset) -> None
     if tuple(model_config.image_shape) != dataset.image_shape:
         c, h, w = dataset.image_shape
         mc, mh, mw = model_config.image_shape
-        raise ValueError(
-            f"dataset {dataset.spec!r} has {c}×{h}×{w} images but the model expects {mc}×{mh}×{mw}; "
-            "pick a dataset of the model's size"
-        )
+        raise ConfigError("dataset", f"dataset {dataset.spec!r} has {c}×{h}×{w} images but the model expects "
+                                     f"{mc}×{mh}×{mw}; pick a dataset of the model's size")
+
+
+def _check_claim(claim: RunNameClaim | None, run_dir: Path) -> None:
+    """A claim handed in by the caller must be the claim on `run_dir`."""
+    if claim is not None and (claim.name != run_dir.name or claim.root.resolve() != run_dir.parent.resolve()):
+        raise ValueError(f"run folder {run_dir} is not the one claimed ({claim.run_dir})")
 
 
 def train_run(
@@ -57,7 +62,7 @@ def train_run(
     on_start: Callable[[torch.nn.Module, ImageDataset], None] | None = None,
     claim: RunNameClaim | None = None,
 ) -> TrainResult:
-    """Build, train and save a new run into `run_dir` (a folder made by run_names.run_dir_for).
+    """Build, train and save a new run into `run_dir` (a folder made by runs.names.run_dir_for).
 
     `model_config.image_shape` is taken from the dataset. The run is saved even when training
     stops early; a diverged run keeps its last finite weights. Without `save_optimizer` the run
@@ -67,8 +72,7 @@ def train_run(
     name is claimed here, and a name that is taken raises RunNameTaken before any work is done.
     """
     run_dir = Path(run_dir)
-    if claim is not None and (claim.name != run_dir.name or claim.root.resolve() != run_dir.parent.resolve()):
-        raise ValueError(f"run folder {run_dir} is not the one claimed ({claim.run_dir})")
+    _check_claim(claim, run_dir)
     # Under torchrun only rank 0 writes the run folder, so only it claims the name.
     own_claim = claim is None and distributed.is_main_process()
     if own_claim:
@@ -104,10 +108,11 @@ def resume_run(
     Pass the `claim` if the caller took it already (a queued job); the caller releases it then.
     `on_start` sees the loaded model and the dataset before the first step, as in train_run."""
     run_dir = Path(run_dir)
-    if claim is not None and (claim.name != run_dir.name or claim.root.resolve() != run_dir.parent.resolve()):
-        raise ValueError(f"run folder {run_dir} is not the one claimed ({claim.run_dir})")
+    _check_claim(claim, run_dir)
     # Under torchrun only rank 0 writes the run folder, so only it claims the name.
-    own_claim = claim_run_name(run_dir.parent, run_dir.name, new=False) if claim is None and distributed.is_main_process() else None
+    own_claim = None
+    if claim is None and distributed.is_main_process():
+        own_claim = claim_run_name(run_dir.parent, run_dir.name, new=False)
     with own_claim or contextlib.nullcontext():
         run = load_run(run_dir)
         if run.train_config is None:
