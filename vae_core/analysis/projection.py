@@ -112,8 +112,8 @@ def _tsne_2d(points: np.ndarray, seed: int) -> np.ndarray:
     # sklearn requires perplexity < N; 30 is its default for larger sets.
     perplexity = min(30.0, (n - 1) / 3)
     tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, learning_rate="auto", random_state=seed)
-    # For a few thousand points one thread is about as fast, and sklearn's OpenMP threads no longer fight
-    # torch's for the cores (a 4× slow-down measured on a busy 2-core machine).
+    # For a few thousand points one thread is about as fast, and sklearn's OpenMP threads then do not
+    # fight torch's for the cores.
     threads = 1 if n <= SINGLE_THREAD_TSNE_POINTS else None
     with threadpool_limits(limits=threads, user_api="openmp"):
         return tsne.fit_transform(points).astype(np.float64)

@@ -66,25 +66,24 @@ def _check_weights_fit(model: torch.nn.Module, tensors: dict[str, torch.Tensor])
             raise ValueError(f"{WEIGHTS_FILE}: tensor '{key}' has dtype {got.dtype}; expected floating point")
 
 
+def _read_json_file(run_dir: str | Path, file_name: str, validate) -> dict:
+    """One JSON file of a run, parsed and validated, without reading the weights."""
+    try:
+        _, files = read_files(Path(run_dir), (file_name,))
+        require_files(files)
+        return validate(parse_json(files[file_name], file_name))
+    except ValueError as e:
+        raise with_run_name(run_dir, e) from e
+
 
 def read_run_config(run_dir: str | Path) -> dict:
     """config.json of a run, validated, without reading the weights."""
-    try:
-        _, files = read_files(Path(run_dir), (CONFIG_FILE,))
-        require_files(files)
-        return validate_run_config(parse_json(files[CONFIG_FILE], CONFIG_FILE))
-    except ValueError as e:
-        raise with_run_name(run_dir, e) from e
+    return _read_json_file(run_dir, CONFIG_FILE, validate_run_config)
 
 
 def read_run_metrics(run_dir: str | Path) -> dict:
     """metrics.json of a run, validated, without reading the weights."""
-    try:
-        _, files = read_files(Path(run_dir), (METRICS_FILE,))
-        require_files(files)
-        return validate_metrics(parse_json(files[METRICS_FILE], METRICS_FILE))
-    except ValueError as e:
-        raise with_run_name(run_dir, e) from e
+    return _read_json_file(run_dir, METRICS_FILE, validate_metrics)
 
 
 def _load(run_dir: Path, device: str | torch.device) -> Run:

@@ -1,9 +1,8 @@
 """List the runs under a folder cheaply (config.json and metrics.json only, never the weights).
 
-Summaries are remembered per folder and file identity (inode, size, mtime of both JSON files): the
-app lists every run on every rerun of every session, and parsing each run's metrics.json again was
-most of a page rerun's time under a class's load (benchmarks/load_test.py). A save swaps in new
-files, so a changed run is read afresh.
+Summaries are remembered per folder and file identity (inode, size, mtime of both JSON files), since
+the app lists every run on every rerun of every session. A save swaps in new files, so a changed run
+is read afresh.
 """
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """Decode one latent point in a single call into compiled code: the interactive decode under load.
 
 An eager decoder runs each layer as its own torch op, and every op lets go of Python's GIL and
-waits to take it back. In a server where many threads run Python (one Streamlit server for a class),
-each of those waits can last a thread-switch interval (5 ms) or more: a 0.44 ms conv decode took 234 ms
-(p50) beside two busy Python threads. Traced and frozen with TorchScript, the decoder's layers run in one
-call into compiled code, with far fewer hand-offs: 73 ms in the same test, and the same 0.44 ms alone
-(benchmarks/point_decode_contention.py).
+waits to take it back; in a server where many threads run Python (one Streamlit server for a class),
+each wait can last a thread-switch interval. Traced and frozen with TorchScript, the decoder's layers
+run in one call into compiled code, with far fewer hand-offs (BENCHMARKS.md, "Issue 5").
 
 `PointDecoder(model)(z, y)` equals `model.decode(z[None], y)[0]`. It is checked against the eager
 decoder when built; where tracing is unavailable or disagrees, it decodes eagerly and says so in
