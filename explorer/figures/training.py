@@ -1,6 +1,6 @@
 """Training figures: loss curves from the trainer's records, and one latent-map snapshot of a job.
 
-Records follow docs/INTERFACES.md; every loss is in nats per image.
+Records follow docs/ARCHITECTURE.md; every loss is in nats per image.
 """
 from __future__ import annotations
 
