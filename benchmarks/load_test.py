@@ -49,10 +49,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+
 from benchmarks.app_server import start_app  # noqa: E402
 from benchmarks.machine import machine_info, print_header  # noqa: E402
 from benchmarks.streamlit_session import SessionClosed, StreamlitSession  # noqa: E402
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
 P95_TARGET_MS = 250.0
 GROWTH_TARGET_MB = 30.0

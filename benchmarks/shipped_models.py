@@ -5,8 +5,8 @@ from pathlib import Path
 
 import torch
 
-from vae_core.runs.checkpoint import load_run
 from vae_core.models import ModelConfig, build_model
+from vae_core.runs.checkpoint import load_run
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = REPO / "assets" / "models"

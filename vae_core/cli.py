@@ -372,11 +372,11 @@ class _ProgressBar:
 
 
 def cmd_evaluate(args, parser) -> int:
-    from vae_core.runs.checkpoint import load_run
     from vae_core.data import load_dataset
-    from vae_core.training.device import resolve_device
     from vae_core.evaluation import evaluate
     from vae_core.models import check_labels_fit
+    from vae_core.runs.checkpoint import load_run
+    from vae_core.training.device import resolve_device
     from vae_core.training.run import check_dataset_fits
 
     device = resolve_device(args.device)
@@ -406,8 +406,8 @@ def cmd_evaluate(args, parser) -> int:
 def cmd_sample(args, parser) -> int:
     from vae_core.analysis import class_style_grid, prior_samples
     from vae_core.runs.checkpoint import load_run
-    from vae_core.training.device import resolve_device
     from vae_core.serving.image_grid import save_png, tile_images
+    from vae_core.training.device import resolve_device
 
     run = load_run(args.run_dir, device=resolve_device(args.device))
     if not run.model.is_conditional:

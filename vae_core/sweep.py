@@ -18,8 +18,6 @@ from typing import Callable
 
 import numpy as np
 
-from vae_core.data import load_dataset, parse_spec
-from vae_core.training.device import resolve_device
 from vae_core.analysis.disentanglement import (
     FACTOR_VAE_BATCH,
     FACTOR_VAE_EVAL_VOTES,
@@ -27,10 +25,12 @@ from vae_core.analysis.disentanglement import (
     MIG_SAMPLES,
     score_on_shapes,
 )
+from vae_core.data import load_dataset, parse_spec
 from vae_core.evaluation import evaluate
 from vae_core.models import ModelConfig
 from vae_core.runs.names import run_dir_for, run_name_taken, sanitize_run_name
 from vae_core.training.config import TrainConfig
+from vae_core.training.device import resolve_device
 from vae_core.training.loop import MetricsCallback
 from vae_core.training.run import train_run
 

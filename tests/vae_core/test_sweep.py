@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from vae_core.runs.checkpoint import load_run
 from vae_core.cli import main
+from vae_core.runs.checkpoint import load_run
 from vae_core.runs.registry import list_runs
 from vae_core.sweep import check_betas, dimension_roles, factor_shares, find_sweep_tables, read_sweep_table
 

@@ -12,11 +12,11 @@ import math
 import numpy as np
 import torch
 
-from vae_core.tensors import model_device, plain_cpu
 from vae_core.analysis.projection import project_2d
 from vae_core.models import DiagonalGaussian
 from vae_core.models.gaussian import reparameterize
 from vae_core.objective import importance_log_weights
+from vae_core.tensors import model_device, plain_cpu
 
 
 def normal_kl(mu: float, sigma: float) -> float:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 
-from vae_core.fields import ConfigError
 from vae_core.data.builtin import load_digits, load_mnist5k
 from vae_core.data.data_dir import resolve_data_dir
 from vae_core.data.dataset import ImageDataset, dataset_info
@@ -12,6 +11,7 @@ from vae_core.data.image_folder import load_image_folder
 from vae_core.data.npz import load_npz
 from vae_core.data.shapes import load_shapes
 from vae_core.data.spec import DATASET_SPECS_HELP, DOWNLOADED, DatasetSpec, parse_spec
+from vae_core.fields import ConfigError
 
 __all__ = ["DATASET_SPECS_HELP", "DatasetSpec", "ImageDataset", "dataset_info", "load_dataset", "parse_spec", "resolve_data_dir"]
 

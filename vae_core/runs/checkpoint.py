@@ -16,8 +16,21 @@ import torch
 from vae_core.models import AE, VAE, ModelConfig, build_model
 from vae_core.runs.folder import install_run_folder, read_files, require_files, with_run_name
 from vae_core.runs.format import (
-    CONFIG_FILE, FORMAT_VERSION, MB, METRICS_FILE, OPTIMIZER_FILE, REQUIRED_FILES, WEIGHTS_FILE,
-    max_bytes, parse_created, parse_json, parse_safetensors, sha256_hex, validate_dataset_info, validate_metrics, validate_run_config,
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    MB,
+    METRICS_FILE,
+    OPTIMIZER_FILE,
+    REQUIRED_FILES,
+    WEIGHTS_FILE,
+    max_bytes,
+    parse_created,
+    parse_json,
+    parse_safetensors,
+    sha256_hex,
+    validate_dataset_info,
+    validate_metrics,
+    validate_run_config,
 )
 from vae_core.runs.names import sanitize_run_name
 from vae_core.runs.optimizer_state import optimizer_state_bytes

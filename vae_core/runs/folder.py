@@ -15,7 +15,6 @@ A folder is complete when config.json's weights_sha256 matches model.safetensors
 metrics.json exists. A reader that sees the folder swapped while it reads simply reads again.
 """
 from __future__ import annotations
-from __future__ import annotations
 
 import json
 import os
@@ -24,7 +23,17 @@ import shutil
 import time
 from pathlib import Path
 
-from vae_core.runs.format import CONFIG_FILE, MB, METRICS_FILE, REQUIRED_FILES, RUN_FILES, OPTIMIZER_FILE, WEIGHTS_FILE, max_bytes, sha256_hex
+from vae_core.runs.format import (
+    CONFIG_FILE,
+    MB,
+    METRICS_FILE,
+    OPTIMIZER_FILE,
+    REQUIRED_FILES,
+    RUN_FILES,
+    WEIGHTS_FILE,
+    max_bytes,
+    sha256_hex,
+)
 from vae_core.runs.names import TEMP_SIBLING_RE, RunNameTaken, claim_run_name
 
 _READ_ATTEMPTS = 5

@@ -13,7 +13,14 @@ import torch
 
 from vae_core.fields import is_int
 from vae_core.runs.folder import read_files, with_run_name
-from vae_core.runs.format import CONFIG_FILE, OPTIMIZER_FILE, WEIGHTS_FILE, parse_json, parse_safetensors, safetensors_metadata
+from vae_core.runs.format import (
+    CONFIG_FILE,
+    OPTIMIZER_FILE,
+    WEIGHTS_FILE,
+    parse_json,
+    parse_safetensors,
+    safetensors_metadata,
+)
 
 
 def optimizer_state_bytes(state: dict, weights_sha: str) -> bytes:

@@ -15,12 +15,23 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from vae_core.data.limits import MAX_UPLOAD_FILE_MB
 from vae_core.runs.checkpoint import load_run
 from vae_core.runs.folder import install_run_folder
-from vae_core.runs.format import CONFIG_FILE, EXPORT_HINT, MB, METRICS_FILE, OPTIMIZER_FILE, RUN_FILES, WEIGHTS_FILE, empty_metrics, max_bytes, parse_json
-from vae_core.runs.optimizer_state import load_optimizer_state
-from vae_core.data.limits import MAX_UPLOAD_FILE_MB
+from vae_core.runs.format import (
+    CONFIG_FILE,
+    EXPORT_HINT,
+    MB,
+    METRICS_FILE,
+    OPTIMIZER_FILE,
+    RUN_FILES,
+    WEIGHTS_FILE,
+    empty_metrics,
+    max_bytes,
+    parse_json,
+)
 from vae_core.runs.names import run_dir_for, sanitize_run_name, unique_run_name
+from vae_core.runs.optimizer_state import load_optimizer_state
 
 MAX_ZIP_BYTES = MAX_UPLOAD_FILE_MB * MB  # the app's uploader has the same cap (.streamlit/config.toml)
 MAX_UPLOAD_BYTES = 200 * MB  # all run files together, uncompressed

@@ -16,8 +16,8 @@ import warnings
 import torch
 from torch import nn
 
-from vae_core.tensors import model_device, plain_cpu
 from vae_core.models.likelihood import mean_image
+from vae_core.tensors import model_device, plain_cpu
 
 # Largest absolute difference per pixel allowed between the traced and the eager decoder (both float32).
 AGREEMENT_TOLERANCE = 1e-5

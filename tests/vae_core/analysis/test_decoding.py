@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from vae_core import analysis
 from tests.vae_core.analysis.tiny_models import DecodeSpy, direct_decode, images, tiny_model
+from vae_core import analysis
 
 
 def test_traversal_changes_only_the_chosen_dimension_in_one_decode_call():

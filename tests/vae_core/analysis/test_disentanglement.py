@@ -6,7 +6,6 @@ import pytest
 import torch
 from sklearn.metrics import mutual_info_score
 
-from vae_core.data.shapes import FACTOR_NAMES, render_shapes, sample_factors
 from vae_core.analysis.disentanglement import (
     discrete_entropy,
     discrete_mutual_info,
@@ -16,6 +15,7 @@ from vae_core.analysis.disentanglement import (
     mutual_information_gap,
     score_on_shapes,
 )
+from vae_core.data.shapes import FACTOR_NAMES, render_shapes, sample_factors
 from vae_core.models import ModelConfig, build_model
 
 N = 10_000

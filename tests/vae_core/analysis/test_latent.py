@@ -1,11 +1,12 @@
 """Encodings, active units, KL per dimension, paths and overlays of the latent space."""
 import math
+
 import numpy as np
 import pytest
 import torch
 
-from vae_core import analysis
 from tests.vae_core.analysis.tiny_models import images, tiny_model
+from vae_core import analysis
 
 
 def test_encode_dataset_matches_model_encode():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from vae_core.analysis.decoding import decode_points
 from vae_core.analysis.lessons import (
     elbo_breakdown,
     normal_densities,
@@ -13,7 +14,6 @@ from vae_core.analysis.lessons import (
     reparameterization_gradients,
     reparameterized_points,
 )
-from vae_core.analysis.decoding import decode_points
 from vae_core.analysis.reconstruction import reconstruction_report
 from vae_core.models import ModelConfig, build_model
 

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from vae_core import analysis
 from tests.vae_core.analysis.tiny_models import images
+from vae_core import analysis
 
 
 def test_nearest_training_image_finds_an_exact_copy():

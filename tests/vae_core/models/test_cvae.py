@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from vae_core.analysis import class_style_grid, decode_every_class, encode_dataset, reconstruct
-from vae_core.runs.checkpoint import load_run, save_run
-from vae_core.runs.format import validate_run_config
 from vae_core.cli import main
 from vae_core.data import ImageDataset
-from vae_core.serving.decoder_export import export_mlp_decoder
 from vae_core.evaluation import evaluate
 from vae_core.models import CVAE, ModelConfig, build_model
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.format import validate_run_config
+from vae_core.serving.decoder_export import export_mlp_decoder
 from vae_core.training.config import TrainConfig
 from vae_core.training.loop import train
 

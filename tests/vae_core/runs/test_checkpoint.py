@@ -10,11 +10,11 @@ import time
 import pytest
 import torch
 
-from vae_core.runs import format as run_format
-from vae_core.runs.format import empty_metrics, sha256_hex
-from vae_core.runs.checkpoint import load_run, read_run_config, save_run
-from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.models import ModelConfig, build_model
+from vae_core.runs import format as run_format
+from vae_core.runs.checkpoint import load_run, read_run_config, save_run
+from vae_core.runs.format import empty_metrics, sha256_hex
+from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.runs.registry import list_runs
 from vae_core.training.config import TrainConfig
 

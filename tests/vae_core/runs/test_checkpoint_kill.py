@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae_core.runs.checkpoint import load_run, save_run
-from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.models import ModelConfig, build_model
-from vae_core.runs.registry import list_runs
+from vae_core.runs.checkpoint import load_run, save_run
 from vae_core.runs.names import TEMP_SIBLING_RE
+from vae_core.runs.optimizer_state import load_optimizer_state
+from vae_core.runs.registry import list_runs
 
 REPO = Path(__file__).resolve().parents[3]
 TRIALS = 40  # half "flip", half "fresh"

@@ -29,15 +29,15 @@ from tests.hostile_files import (
     torch_checkpoint_payload,
     zip_bytes,
 )
-from vae_core.runs import upload
-from vae_core.serving import image_input
-from vae_core.runs.checkpoint import load_run
-from vae_core.runs.format import MB, RUN_FILES
 from vae_core.cli import main
 from vae_core.data import load_dataset
 from vae_core.data.limits import MAX_UPLOAD_FILE_MB
+from vae_core.runs import upload
+from vae_core.runs.checkpoint import load_run
+from vae_core.runs.format import MB, RUN_FILES
 from vae_core.runs.names import run_dir_for, sanitize_run_name
 from vae_core.runs.upload import import_uploaded_run
+from vae_core.serving import image_input
 
 REPO = Path(__file__).resolve().parents[3]
 FAULTS_BY_ID = {fault.id: fault for fault in CHECKPOINT_FAULTS}

@@ -3,9 +3,9 @@ import json
 
 import torch
 
+from vae_core.models import ModelConfig, build_model
 from vae_core.runs.checkpoint import save_run
 from vae_core.runs.format import empty_metrics
-from vae_core.models import ModelConfig, build_model
 from vae_core.runs.registry import RunSummary, list_runs, summarize_run
 
 DATASET = {"spec": "toy", "seed": 0, "image_shape": [1, 8, 8], "class_names": ["a", "b"]}

@@ -8,9 +8,9 @@ import zipfile
 import pytest
 import torch
 
+from vae_core.models import ModelConfig, build_model
 from vae_core.runs import upload
 from vae_core.runs.checkpoint import load_run, save_run
-from vae_core.models import ModelConfig, build_model
 from vae_core.runs.upload import import_uploaded_run, read_upload, validate_uploaded_run
 
 DATASET = {"spec": "toy", "seed": 0, "image_shape": [1, 8, 8], "class_names": ["a", "b"]}

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.serving.decoder_export import export_mlp_decoder
 from vae_core.models import ModelConfig, build_model
+from vae_core.serving.decoder_export import export_mlp_decoder
 
 
 def floats(b64: str) -> np.ndarray:

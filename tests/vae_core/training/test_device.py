@@ -12,14 +12,14 @@ import torch
 from vae_core import analysis
 from vae_core.analysis.lessons import elbo_breakdown, reparameterization_gradients
 from vae_core.analysis.reconstruction import reconstruction_report
-from vae_core.runs.checkpoint import load_run
 from vae_core.cli import main
 from vae_core.data import load_dataset
-from vae_core.serving.decoder_export import export_mlp_decoder
-from vae_core.training.device import autocast_dtype, available_devices, mps_is_available, resolve_device
 from vae_core.evaluation import evaluate, per_image_terms
 from vae_core.models import ModelConfig
+from vae_core.runs.checkpoint import load_run
+from vae_core.serving.decoder_export import export_mlp_decoder
 from vae_core.training.config import TrainConfig
+from vae_core.training.device import autocast_dtype, available_devices, mps_is_available, resolve_device
 from vae_core.training.loop import train
 from vae_core.training.run import build_seeded_model
 

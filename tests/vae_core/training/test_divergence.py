@@ -5,10 +5,10 @@ import threading
 import pytest
 import torch
 
-from vae_core.runs.checkpoint import load_run
 from vae_core.cli import main
 from vae_core.data import load_dataset
 from vae_core.models import ModelConfig
+from vae_core.runs.checkpoint import load_run
 from vae_core.runs.registry import list_runs
 from vae_core.training.config import TrainConfig
 from vae_core.training.run import train_run

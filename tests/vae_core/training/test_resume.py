@@ -4,12 +4,12 @@ import threading
 
 import pytest
 
-from vae_core.runs.checkpoint import read_run_metrics
-from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.cli import main
 from vae_core.data import load_dataset
 from vae_core.models import ModelConfig
+from vae_core.runs.checkpoint import read_run_metrics
 from vae_core.runs.names import RunNameTaken, claim_run_name
+from vae_core.runs.optimizer_state import load_optimizer_state
 from vae_core.training.config import TrainConfig
 from vae_core.training.run import resume_run, train_run
 
