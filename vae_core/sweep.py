@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import threading
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +26,7 @@ from vae_core.analysis.disentanglement import (
 )
 from vae_core.data import load_dataset, parse_spec
 from vae_core.evaluation import evaluate
+from vae_core.fields import is_int, is_number
 from vae_core.models import ModelConfig
 from vae_core.runs.names import run_dir_for, run_name_taken, sanitize_run_name
 from vae_core.training.config import TrainConfig
@@ -52,9 +52,9 @@ class ScoreSettings:
     def __post_init__(self) -> None:
         for name in ("mig_samples", "factor_vae_train", "factor_vae_eval"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 2:
+            if not is_int(value) or value < 2:
                 raise ValueError(f"{name.replace('_', ' ')}: expected a whole number ≥ 2, got {value!r}")
-        if not isinstance(self.factor_vae_batch, int) or self.factor_vae_batch < 2:
+        if not is_int(self.factor_vae_batch) or self.factor_vae_batch < 2:
             raise ValueError(f"FactorVAE batch: expected a whole number ≥ 2 images per vote, got {self.factor_vae_batch!r}")
 
 
@@ -130,7 +130,7 @@ def check_betas(betas) -> list[float]:
     betas = list(betas)
     if not betas:
         raise ValueError("beta: expected at least one value, such as 1,2,4,8")
-    if any(isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 0 for b in betas):
+    if any(not is_number(b) or b < 0 for b in betas):
         raise ValueError(f"beta: expected finite numbers ≥ 0, got {betas}")
     if len({float(b) for b in betas}) != len(betas):
         raise ValueError(f"beta: each value once, got {betas}")
@@ -263,7 +263,7 @@ def _check_rows(table: SweepTable, where: str) -> None:
     for row in table.rows:
         numbers = [row.beta, row.neg_elbo, row.recon, row.kl, row.mig, row.factor_vae, *row.mig_per_factor,
                    *row.factor_entropy, *row.kl_per_dim, *(v for line in row.mutual_info for v in line)]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in numbers):
+        if not all(is_number(v) for v in numbers):
             raise ValueError(f"{where}: row β = {row.beta!r} holds a value that is not a finite number")
         if len(row.mig_per_factor) != len(table.factor_names) or any(len(line) != len(table.factor_names) for line in row.mutual_info):
             raise ValueError(f"{where}: row β = {row.beta:g} does not have one value per factor {table.factor_names}")
