@@ -7,7 +7,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import cvae_panel, state
+from explorer import state
+from explorer.widgets import cvae_panel
 from explorer.components.latent_map_hover import (
     grid_preview,
     latent_map_hover,

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import cvae_panel, state
+from explorer import state
+from explorer.widgets import cvae_panel
 from explorer.figures.images import scale_for_width, upscale_nearest
 from explorer.figures.reconstruction import error_heatmaps, reconstruction_grid
 from vae_core.runs.matching import find_counterpart, run_infos
