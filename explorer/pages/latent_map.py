@@ -152,12 +152,10 @@ def main() -> None:
     st.title("Latent map")
     try:
         run = state.current_run()
-        dataset, note = state.dataset_for(run)
+        dataset = state.current_dataset()  # with a warning when it is a stand-in
     except ValueError as e:
         st.error(str(e))
         return
-    if note:
-        st.warning(note, icon="⚠️")
     try:
         _sections(run, dataset)
     except ValueError as e:
