@@ -45,3 +45,11 @@ def test_snapshot_figure_keeps_at_least_the_prior_scale():
                            latent_dim=8)
     assert wide.layout.xaxis.range[1] > 3 and wide.layout.xaxis.title.text == "PC 1 of μ"
     assert "after 2 epochs" in wide.layout.title.text
+
+
+def test_a_one_dimensional_snapshot_leaves_its_second_axis_unused():
+    codes = np.random.default_rng(2).normal(size=(20, 1))
+    projection = map_projection(codes)
+    fig = snapshot_figure(projection(codes), np.zeros(20), ["a"], epoch=1, axis_titles=projection.axis_titles,
+                          latent_dim=1)
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("z₁", "(unused)")
