@@ -113,11 +113,11 @@ def _dataset_summary() -> None:
         st.error(str(e))
         return
     c, h, w = dataset.image_shape
-    kind = {"vae": "VAE", "ae": "AE", "cvae": "conditional VAE (label y given to encoder and decoder)"}.get(
-        run.model_config.kind, run.model_config.kind)
+    config = run.model_config
+    kind = ("conditional VAE (label y given to encoder and decoder)" if config.is_conditional
+            else "VAE" if config.is_variational else "AE")  # fmt: skip
     st.markdown(
-        f"**Model:** {kind}, {run.model_config.arch}, latent dim d = {run.model_config.latent_dim}, "
-        f"{run.model_config.likelihood} likelihood  \n"
+        f"**Model:** {kind}, {config.arch}, latent dim d = {config.latent_dim}, {config.likelihood} likelihood  \n"
         f"**Dataset:** `{dataset.spec}` · {len(dataset.train_x):,} train + {len(dataset.test_x):,} test images · "
         f"{c}×{h}×{w}  \n"
         f"**Classes:** {markdown_text(', '.join(dataset.class_names)) if dataset.has_labels else 'unlabelled'}"

@@ -12,6 +12,8 @@ import streamlit as st
 import torch
 
 from explorer.markdown_text import markdown_text
+from explorer.server.training_jobs import JobManager, max_jobs_from_env, server_job_manager
+from explorer.views.cache import shared_result
 from vae_core import analysis
 from vae_core.runs.checkpoint import Run, load_run
 from vae_core.runs.folder import resolve_run_folder
@@ -74,9 +76,9 @@ def _config_mtime_ns(path: Path) -> int:
 def app_device() -> torch.device:
     """Where the app's models run: $VAE_DEVICE (auto, cpu, cuda or mps), else the CPU.
 
-    The app decodes a handful of small images per interaction; on the CPU that is a fraction of a
-    millisecond (BENCHMARKS.md), below what a GPU's kernel launches and copies back cost, and it
-    leaves the GPU to training jobs. VAE_DEVICE=cuda serves large conv models from the GPU.
+    The app decodes a handful of small images per interaction; on the CPU that costs less than a GPU's
+    kernel launches and copies back, and it leaves the GPU to training jobs. VAE_DEVICE=cuda serves large
+    conv models from the GPU.
     """
     name = os.environ.get("VAE_DEVICE") or "cpu"
     try:
@@ -110,7 +112,7 @@ def current_run() -> Run:
 
 
 def run_key(run: Run) -> str:
-    """A cache key naming exactly these weights."""
+    """"path@sha256": names exactly these weights, for the session state and the latent pad's model key."""
     return f"{run.path}@{run.weights_sha256}"
 
 
@@ -154,26 +156,29 @@ def current_dataset() -> ImageDataset:
     return dataset
 
 
-@st.cache_resource(max_entries=8, show_spinner="Encoding the images…")
-def _encode(_run: Run, key: str, spec: str, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    # _run is not hashed; key (path and weights hash), spec and split name the result.
-    dataset, _ = dataset_for(_run)
+@shared_result(max_entries=8, show_spinner="Encoding the images…")
+def _encode(run: Run, dataset: ImageDataset, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     x, y = dataset.split(split)
-    return analysis.encode_dataset(_run.model, x, y=y)  # a conditional VAE encodes q(z|x, y) with the true labels
+    return analysis.encode_dataset(run.model, x, y=y)  # a conditional VAE encodes q(z|x, y) with the true labels
 
 
 def cached_encoding(run: Run, split: str = "test") -> tuple[torch.Tensor, torch.Tensor | None]:
     """(μ [N, d], log σ² [N, d]) of the split's images under `run` (AE: (codes, None)); shared, do not edit."""
     dataset, _ = dataset_for(run)
-    return _encode(run, run_key(run), dataset.spec, split)
+    return _encode(run, dataset, split)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _point_decoder(_run: Run, key: str) -> PointDecoder:
-    return PointDecoder(_run.model)
+@shared_result(max_entries=8)
+def _point_decoder(run: Run) -> PointDecoder:
+    return PointDecoder(run.model)
 
 
 def decode_point(run: Run, z, y=None) -> torch.Tensor:
     """E[x | z] (with class y for a conditional VAE) of one latent point, [C, H, W]: the decode a drag
     step, a click or a release asks for, through the run's traced decoder (vae_core.serving.point_decoder)."""
-    return _point_decoder(run, run_key(run))(z, y)
+    return _point_decoder(run)(z, y)
+
+
+def job_manager() -> JobManager:
+    """This server's training jobs for the runs folder; ValueError when $VAE_MAX_TRAINING_JOBS is unusable."""
+    return server_job_manager(str(runs_dir()), max_jobs_from_env())

@@ -1,8 +1,9 @@
 """The live latent pad: range inputs for z and the decoded image, updated while the user drags.
 
 An `st.components.v2` component whose HTML, CSS and JS are read from latent_pad/ next to this file.
-MLP decoders run in the browser (their weights are sent once per model and page); other decoders
-run on the server and the image comes back in the component's data, one message in flight at a time.
+MLP decoders run in the browser (their weights, explorer/views/decoder_export.py, are sent once per
+model and page); other decoders run on the server and the image comes back in the component's data,
+one message in flight at a time.
 
 Data to the browser: see `pad_data`. State from the browser, in st.session_state[key]:
   "z" = {"values": [d floats], "seq": int, "final": bool}  (final when a slider is released)
@@ -15,8 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-
-from vae_core.serving.decoder_export import export_mlp_decoder
 
 ASSET_DIR = Path(__file__).resolve().parent / "latent_pad"
 NAME = "vae_explorer.latent_pad"
@@ -34,20 +33,6 @@ def component_js() -> str:
 _mount = st.components.v2.component(
     NAME, html=_read("latent_pad.html"), css=_read("latent_pad.css"), js=component_js(), isolate_styles=False
 )
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _export(_model, key: str) -> dict | None:
-    # key (run path and weights hash) names the export; _model is not hashed.
-    try:
-        return export_mlp_decoder(_model)
-    except ValueError:
-        return None
-
-
-def browser_decoder(run, key: str) -> dict | None:
-    """The run's decoder exported for the browser, or None when it must decode on the server."""
-    return _export(run.model, key)
 
 
 def image_payload(picture: np.ndarray, seq: int) -> dict:

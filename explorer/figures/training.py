@@ -4,6 +4,8 @@ Records follow docs/ARCHITECTURE.md; every loss is in nats per image.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -20,6 +22,35 @@ TRAIN_COLOUR = "#1f77b4"
 TEST_COLOUR = "#d62728"
 
 
+@dataclass(frozen=True)
+class _Series:
+    """One line drawn in every panel: `records` give x (by `x_key`) and y (their `split`'s value)."""
+
+    records: list[dict]
+    split: str
+    x_key: str
+    name: str
+    colour: str
+    width: int
+    group: str
+    hover: str  # epoch format and trace label on hover
+    mode: str = "lines+markers"
+    trace: type = go.Scatter
+
+
+def _series(steps: list[dict], history: list[dict]) -> tuple[_Series, ...]:
+    epochs = [r for r in history if r.get("train")]
+    tested = [r for r in epochs if r.get("test")]
+    return (
+        _Series(steps, "train", "epoch_progress", "train, per step", TRAIN_STEP_COLOUR, 1, "step",
+                "epoch %{x:.2f}<br>%{y:.2f} nats per image<extra>train step</extra>", mode="lines", trace=go.Scattergl),
+        _Series(epochs, "train", "epoch", "train, epoch mean", TRAIN_COLOUR, 2, "train",
+                "epoch %{x}<br>%{y:.2f} nats per image<extra>train</extra>"),
+        _Series(tested, "test", "epoch", "test", TEST_COLOUR, 2, "test",
+                "epoch %{x}<br>%{y:.2f} nats per image<extra>test</extra>"),
+    )  # fmt: skip
+
+
 def training_curves(steps: list[dict], history: list[dict], is_variational: bool = True) -> go.Figure:
     """Three panels (−ELBO, reconstruction, KL) against epochs: train per step (faint), train and test per epoch.
 
@@ -27,36 +58,18 @@ def training_curves(steps: list[dict], history: list[dict], is_variational: bool
     """
     curves = CURVES if is_variational else CURVES[1:2]
     fig = make_subplots(rows=1, cols=len(curves), subplot_titles=[title for _, title in curves], horizontal_spacing=0.07)
-    step_x = [r["epoch_progress"] for r in steps]
-    epochs = [r for r in history if r.get("train")]
-    epoch_x = [r["epoch"] for r in epochs]
-    tested = [r for r in epochs if r.get("test")]
+    series = _series(steps, history)
     for col, (key, _) in enumerate(curves, start=1):
         first = col == 1
-        fig.add_trace(
-            go.Scattergl(
-                x=step_x, y=[r["train"][key] for r in steps], mode="lines", name="train, per step",
-                line=dict(color=TRAIN_STEP_COLOUR, width=1), legendgroup="step", showlegend=first,
-                hovertemplate="epoch %{x:.2f}<br>%{y:.2f} nats per image<extra>train step</extra>",
-            ),
-            row=1, col=col,
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=epoch_x, y=[r["train"][key] for r in epochs], mode="lines+markers", name="train, epoch mean",
-                line=dict(color=TRAIN_COLOUR, width=2), legendgroup="train", showlegend=first,
-                hovertemplate="epoch %{x}<br>%{y:.2f} nats per image<extra>train</extra>",
-            ),
-            row=1, col=col,
-        )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=[r["epoch"] for r in tested], y=[r["test"][key] for r in tested], mode="lines+markers",
-                name="test", line=dict(color=TEST_COLOUR, width=2), legendgroup="test", showlegend=first,
-                hovertemplate="epoch %{x}<br>%{y:.2f} nats per image<extra>test</extra>",
-            ),
-            row=1, col=col,
-        )  # fmt: skip
+        for line in series:
+            fig.add_trace(
+                line.trace(
+                    x=[r[line.x_key] for r in line.records], y=[r[line.split][key] for r in line.records],
+                    mode=line.mode, name=line.name, line=dict(color=line.colour, width=line.width),
+                    legendgroup=line.group, showlegend=first, hovertemplate=line.hover,
+                ),
+                row=1, col=col,
+            )  # fmt: skip
         fig.update_xaxes(title_text="epoch", row=1, col=col)
         fig.update_yaxes(title_text="nats per image" if first else None, row=1, col=col)
     fig.update_layout(
@@ -67,12 +80,12 @@ def training_curves(steps: list[dict], history: list[dict], is_variational: bool
     return fig
 
 
-def snapshot_figure(points, labels, class_names: list[str], epoch: float, method: str, latent_dim: int) -> go.Figure:
-    """The test-set codes after `epoch` epochs; symmetric axes of at least ±3 so early, tight maps look tight."""
+def snapshot_figure(points, labels, class_names: list[str], epoch: float, axis_titles: tuple[str, str],
+                    latent_dim: int) -> go.Figure:
+    """The test-set codes after `epoch` epochs, on axes named by their projection (analysis.map_projection's
+    axis_titles); symmetric axes of at least ±3 so early, tight maps look tight."""
     points = np.asarray(points, dtype=np.float64)
-    titles = ("z₁", "z₂") if method == "identity" else ("PC 1 of μ", "PC 2 of μ")
-    if method == "identity" and latent_dim == 1:
-        titles = ("z₁", "(unused)")
+    titles = (axis_titles[0], "(unused)") if latent_dim == 1 else tuple(axis_titles)
     fig = latent_scatter(points, labels, class_names, axis_titles=titles, marker_size=4)
     finite = points[np.isfinite(points).all(1)]
     extent = max(3.0, 1.05 * float(np.abs(finite).max())) if finite.size else 3.0

@@ -9,8 +9,8 @@ from explorer.figures.latent import latent_scatter
 from explorer.figures.lessons import decoder_variance_figure
 from explorer.lessons.models import all_run_infos
 from vae_core.runs.matching import gaussian_families
-from explorer.server.training_jobs import DONE_STATES, max_jobs_from_env, server_job_manager
-from vae_core.analysis import prior_samples, project_2d, reconstruct
+from explorer.server.training_jobs import DONE_STATES
+from vae_core.analysis import map_projection, prior_samples, reconstruct
 from vae_core.models import ModelConfig
 from vae_core.runs.names import unique_run_name
 from vae_core.training.config import TrainConfig
@@ -23,12 +23,8 @@ N_IMAGES = 6
 JOBS_KEY = "l5_job_ids"
 
 
-def _manager():
-    return server_job_manager(str(state.runs_dir()), max_jobs_from_env())
-
-
 def _start_retrain() -> None:
-    manager = _manager()
+    manager = state.job_manager()
     ids = []
     st.session_state.pop("l5_error", None)
     try:
@@ -44,7 +40,7 @@ def _start_retrain() -> None:
 
 @st.fragment(run_every=1.0)
 def _retrain_progress() -> None:
-    views = [v for v in (_manager().view(j) for j in st.session_state.get(JOBS_KEY, [])) if v is not None]
+    views = [v for v in (state.job_manager().view(j) for j in st.session_state.get(JOBS_KEY, [])) if v is not None]
     for view in views:
         if view.state == "queued":
             st.caption(f"{view.name}: waiting, {view.queue_position} in line")
@@ -84,8 +80,7 @@ def _column(info) -> dict | None:
     st.image(image_strip(prior_samples(run.model, N_IMAGES, seed=0), scale=scale, n_cols=3),
              caption="samples: decode z ~ N(0, I)")
     mu, _ = state.cached_encoding(run, "test")
-    method = "identity" if mu.shape[1] <= 2 else "pca"
-    fig = latent_scatter(project_2d(mu, method), dataset.test_y, dataset.class_names, marker_size=3)
+    fig = latent_scatter(map_projection(mu)(mu), dataset.test_y, dataset.class_names, marker_size=3)
     fig.update_layout(height=280, showlegend=False, title="test codes μ", uirevision=f"l5-{info.name}")
     st.plotly_chart(fig, key=f"l5_map_{info.name}")
     history = run.metrics.get("history") or []

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import state
 from explorer.figures.images import scale_for_width, upscale_nearest
 from explorer.figures.lessons import elbo_figure
-from explorer.lessons.models import require_vae
+from explorer.lessons.models import require_vae_and_dataset
 from vae_core.analysis import reconstruct
 from vae_core.analysis.lessons import elbo_breakdown
 
@@ -27,16 +26,10 @@ def render() -> None:
     )
     st.latex(r"\log p(x) \;\ge\; \mathrm{IWAE}_k(x) \;\ge\; \mathrm{ELBO}(x) = "
              r"\mathbb{E}_{q(z|x)}\left[\log p(x|z)\right] - \mathrm{KL}\left(q(z|x)\,\|\,p(z)\right)")
-    run = require_vae()
-    if run is None:
+    found = require_vae_and_dataset()
+    if found is None:
         return
-    try:
-        dataset, note = state.dataset_for(run)
-    except ValueError as e:
-        st.error(str(e))
-        return
-    if note:
-        st.warning(note)
+    run, dataset = found
     left, right = st.columns([1, 2])
     with left:
         index = st.number_input(f"Test image (0 to {len(dataset.test_x) - 1})", min_value=0,

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import state
 from explorer.figures.lessons import gradient_norms_figure, reparameterization_figure
-from explorer.lessons.models import require_vae
+from explorer.lessons.models import require_vae_and_dataset
 from vae_core.analysis.lessons import reparameterization_gradients, reparameterized_points
 
 TITLE = "4. The reparameterization trick"
@@ -35,14 +34,10 @@ def render() -> None:
         st.caption("The grey cloud ε never changes with μ or σ; the blue cloud z is the grey one, stretched by σ and moved to μ.")
 
     st.subheader("A live check on the model")
-    run = require_vae()
-    if run is None:
+    found = require_vae_and_dataset(warn_stand_in=False)
+    if found is None:
         return
-    try:
-        dataset, _ = state.dataset_for(run)
-    except ValueError as e:
-        st.error(str(e))
-        return
+    run, dataset = found
     grads = reparameterization_gradients(run.model, dataset.test_x[:CHECK_IMAGES], seed=int(seed))
     st.plotly_chart(gradient_norms_figure(grads), key="l4_gradients")
     with_trick, without = grads["with_trick"]["encoder"], grads["without_trick"]["encoder"]

@@ -15,10 +15,15 @@ an image's term). The lessons use the model picked in the sidebar when it fits, 
 LESSONS = [autoencoder_vs_vae, elbo, kl, reparameterization, decoder_variance, disentanglement]
 TITLES = [lesson.TITLE for lesson in LESSONS]
 
-render_sidebar(HELP)
-st.title("Learn")
-# Only the chosen lesson runs, so a slider in one lesson never recomputes the others.
-title = st.radio("Lesson", TITLES, horizontal=True, key="learn_lesson")
-lesson = LESSONS[TITLES.index(title)]
-st.header(title)
-lesson.render()
+
+def main() -> None:
+    render_sidebar(HELP)
+    st.title("Learn")
+    # Only the chosen lesson runs, so a slider in one lesson never recomputes the others.
+    title = st.radio("Lesson", TITLES, horizontal=True, key="learn_lesson")
+    lesson = LESSONS[TITLES.index(title)]
+    st.header(title)
+    lesson.render()
+
+
+main()

@@ -4,9 +4,7 @@ Streamlit binds its listening socket itself, as `socket.socket(family)`, so the 
 asyncio turns on TCP_NODELAY for each accepted connection only when `sock.proto == IPPROTO_TCP`
 (CPython 3.11 `base_events._set_nodelay`), so every websocket is left with Nagle on. A script run
 answers with several small messages (new_session, status, deltas, script_finished); with Nagle on,
-the second waits for the browser's delayed ACK of the first, up to 40 ms on Linux. That stall was
-most of an idle latent-pad round trip (about 48 ms against 10 ms without it), and it came on top of
-every wait under a class's load (benchmarks/load_test.py).
+the second waits for the browser's delayed ACK of the first, which holds back every latent-pad answer.
 
 Linux copies TCP_NODELAY from a listening socket to the connections it accepts, so setting it on the
 listener covers every later session; the connections already open get it directly. Where the

@@ -2,8 +2,7 @@
 
 torch keeps this count per thread (a new thread starts from the last value set anywhere), so every
 thread that decodes or trains sets its own. Interactive decodes are small: split over two threads on
-a busy server they wait on each other (a conv decode on the 2-core class server: p95 145 ms with two
-threads, 13 ms with one, while other work ran). Many sessions are better served by one thread each.
+a busy server they wait on each other, so many sessions are better served by one thread each.
 Training jobs are long and few (VAE_MAX_TRAINING_JOBS), so they keep torch's default.
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from explorer.server.torch_threads import for_training
-from vae_core.analysis import encode_dataset, project_2d
+from vae_core.analysis import encode_dataset, map_projection
 from vae_core.runs.checkpoint import read_run_config, read_run_metrics
 from vae_core.models import ModelConfig
 from vae_core.runs.names import RunNameClaim, RunNameTaken, claim_run_name, sanitize_run_name
@@ -62,16 +62,18 @@ def max_jobs_from_env() -> int:
 
 @dataclass
 class LatentSnapshot:
-    """Test-set codes projected to 2-D ('identity' for d ≤ 2, else 'pca') after `epoch` epochs (0 = untrained)."""
+    """Test-set codes on the plane of analysis.map_projection (the codes for d ≤ 2, else their PCA) after
+    `epoch` epochs (0 = untrained)."""
 
     epoch: float
     points: np.ndarray  # [N, 2]
-    method: str
+    method: str  # the projection's: "identity" or "pca"
+    axis_titles: tuple[str, str]
 
 
 @dataclass
-class JobView:
-    """A copy of one job's state, safe to read without a lock. Loss values are nats per image."""
+class _JobSettings:
+    """What a job trains: its id, its run's name and folder, the dataset spec and the two configs."""
 
     id: str
     name: str
@@ -79,6 +81,12 @@ class JobView:
     dataset_spec: str
     model_config: ModelConfig
     train_config: TrainConfig
+
+
+@dataclass
+class JobView(_JobSettings):
+    """A copy of one job's state, safe to read without a lock. Loss values are nats per image."""
+
     state: str
     message: str
     queue_position: int | None  # 1 = next to start; None once started
@@ -116,15 +124,9 @@ class JobView:
 
 
 @dataclass
-class _Job:
+class _Job(_JobSettings):
     """The live state one training thread writes; every field is read and written under `lock`."""
 
-    id: str
-    name: str
-    run_dir: Path
-    dataset_spec: str
-    model_config: ModelConfig
-    train_config: TrainConfig
     max_latent_points: int
     claim: RunNameClaim  # held from submit until the run is saved or the job ends without one
     resume: bool = False  # continue the saved run in run_dir instead of starting a new one
@@ -347,8 +349,8 @@ class JobManager:
             model.train(was_training)
         if not torch.isfinite(mu).all():
             return  # a diverging model; the trainer reports it
-        method = "identity" if mu.shape[1] <= 2 else "pca"
-        snapshot = LatentSnapshot(epoch, project_2d(mu, method), method)
+        projection = map_projection(mu)
+        snapshot = LatentSnapshot(epoch, projection(mu), projection.method, projection.axis_titles)
         with job.lock:
             job.snapshots.append(snapshot)
             if len(job.snapshots) > MAX_KEPT_SNAPSHOTS:

@@ -5,7 +5,9 @@ import zipfile
 
 from streamlit.testing.v1 import AppTest
 
-APP = "../../explorer/app.py"
+from tests.explorer.conftest import APP_PATH
+
+APP = str(APP_PATH)
 
 
 def sidebar_app(files=None):

@@ -101,8 +101,7 @@ function scheduleSend(pad) {
     pad.raf = 0;
     if (pad.dirtySince === null) return;
     // The answer sends the latest z. An answer later than STALE_MS is given up on at the next input,
-    // never resent on a timer: on a busy class server a timed resend of a release reran the whole
-    // page again and again (benchmarks/load_test.py).
+    // never resent on a timer: on a busy server a timed resend of a release reruns the whole page again.
     if (pad.inflight && performance.now() - pad.inflight.sent < STALE_MS) return;
     send(pad, false);
   });

@@ -18,7 +18,9 @@ from vae_core.runs.format import empty_metrics
 from vae_core.data import dataset_info, load_dataset
 from vae_core.models import ModelConfig, build_model
 
-APP = "../../explorer/app.py"
+from tests.explorer.conftest import APP_PATH
+
+APP = str(APP_PATH)
 
 
 def start(timeout=60, classic=True):

@@ -1,6 +1,7 @@
 import numpy as np
 
 from explorer.figures.training import snapshot_figure, training_curves
+from vae_core.analysis import map_projection
 
 
 def step(progress, value):
@@ -36,8 +37,19 @@ def test_training_curves_for_an_ae_and_with_no_records_yet():
 
 def test_snapshot_figure_keeps_at_least_the_prior_scale():
     points = np.random.default_rng(0).normal(size=(50, 2)) * 0.1
-    fig = snapshot_figure(points, np.arange(50) % 3, ["a", "b", "c"], epoch=0, method="identity", latent_dim=2)
+    fig = snapshot_figure(points, np.arange(50) % 3, ["a", "b", "c"], epoch=0,
+                          axis_titles=map_projection(points).axis_titles, latent_dim=2)
     assert fig.layout.xaxis.range == (-3.0, 3.0) and "before training" in fig.layout.title.text
-    wide = snapshot_figure(points * 100, np.zeros(50), ["a"], epoch=2, method="pca", latent_dim=8)
+    codes = np.random.default_rng(1).normal(size=(50, 8))
+    wide = snapshot_figure(points * 100, np.zeros(50), ["a"], epoch=2, axis_titles=map_projection(codes).axis_titles,
+                           latent_dim=8)
     assert wide.layout.xaxis.range[1] > 3 and wide.layout.xaxis.title.text == "PC 1 of μ"
     assert "after 2 epochs" in wide.layout.title.text
+
+
+def test_a_one_dimensional_snapshot_leaves_its_second_axis_unused():
+    codes = np.random.default_rng(2).normal(size=(20, 1))
+    projection = map_projection(codes)
+    fig = snapshot_figure(projection(codes), np.zeros(20), ["a"], epoch=1, axis_titles=projection.axis_titles,
+                          latent_dim=1)
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("z₁", "(unused)")

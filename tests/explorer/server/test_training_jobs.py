@@ -37,7 +37,18 @@ def test_a_job_trains_saves_and_records_everything(tmp_path):
     assert len(view.steps) == view.history[-1]["step"]
     assert [s.epoch for s in view.snapshots] == [0.0, 1.0, 2.0]
     assert view.snapshots[-1].points.shape == (len(view.labels), 2) and view.class_names[0] == "0"
+    assert view.snapshots[-1].method == "identity" and view.snapshots[-1].axis_titles == ("z₁", "z₂")
     assert load_run(tmp_path / "tiny-vae").model_config.latent_dim == 2
+
+
+def test_the_snapshots_of_more_than_two_dims_are_the_pca_of_the_codes(tmp_path):
+    manager = JobManager(tmp_path, max_running=1)
+    job_id = manager.submit(ModelConfig(latent_dim=4, hidden_sizes=(16,), image_shape=(1, 8, 8)), recipe(epochs=1),
+                            "digits", "tiny-4d")  # fmt: skip
+    assert manager.wait(job_id, timeout=60)
+    snapshot = manager.view(job_id).snapshots[-1]
+    assert snapshot.method == "pca" and snapshot.axis_titles == ("PC 1 of μ", "PC 2 of μ")
+    assert snapshot.points.shape[1] == 2
 
 
 def test_cap_two_five_jobs_two_run_three_wait_all_finish(tmp_path):

@@ -25,10 +25,6 @@ MAP_NOTE = (
 )
 
 
-def is_conditional(run) -> bool:
-    return bool(getattr(run.model, "is_conditional", False))
-
-
 def class_names(run) -> list[str]:
     """A name for each of the model's classes: the dataset's, else 'class k' for classes it never had."""
     names = list(run.dataset_info.get("class_names") or [])
@@ -37,7 +33,7 @@ def class_names(run) -> list[str]:
 
 def selected_class(run, key: str = CLASS_KEY) -> int | None:
     """The class to decode with: the picker's value for a cvae (0 before it is shown), None for other models."""
-    if not is_conditional(run):
+    if not run.model.is_conditional:
         return None
     value = st.session_state.get(key, 0)
     return value if isinstance(value, int) and 0 <= value < run.model_config.num_classes else 0
@@ -51,7 +47,7 @@ def follow_class(label: int, key: str = CLASS_KEY) -> None:
 def class_picker(run, key: str = CLASS_KEY, label: str = "Class y to draw", note: str | None = None) -> int | None:
     """A horizontal picker of the class y for a cvae, with `note` under it; returns the class (None, and
     nothing shown, for other models)."""
-    if not is_conditional(run):
+    if not run.model.is_conditional:
         return None
     names = class_names(run)
     if st.session_state.get(key) not in range(len(names)):
@@ -67,7 +63,7 @@ def class_picker(run, key: str = CLASS_KEY, label: str = "Class y to draw", note
 
 def every_class_row(run, z, key: str = CLASS_KEY) -> None:
     """The current z decoded with every class label: one style, written as each class."""
-    if not is_conditional(run):
+    if not run.model.is_conditional:
         return
     images = analysis.decode_every_class(run.model, torch.as_tensor(z, dtype=torch.float32))  # [K, C, H, W]
     scale = scale_for_width(images.shape[-1], ROW_IMAGE_PX)

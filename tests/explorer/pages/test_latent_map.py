@@ -13,7 +13,9 @@ from vae_core.data import dataset_info, load_dataset
 from vae_core.evaluation import per_image_terms
 from vae_core.models import ModelConfig, build_model
 
-APP = "../../explorer/app.py"
+from tests.explorer.conftest import APP_PATH
+
+APP = str(APP_PATH)
 
 
 def open_map(select=None):

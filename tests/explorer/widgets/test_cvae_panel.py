@@ -10,7 +10,9 @@ from vae_core.models import ModelConfig
 from vae_core.training.config import TrainConfig
 from vae_core.training.run import train_run
 
-APP = "../../explorer/app.py"
+from tests.explorer.conftest import APP_PATH
+
+APP = str(APP_PATH)
 NAME = "cvae-mlp-2d-digits"
 
 

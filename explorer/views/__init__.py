@@ -1,0 +1,1 @@
+"""Cached views: (run, dataset, options) -> the figures and arrays a page shows, shared read-only by every session."""
