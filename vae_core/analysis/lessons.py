@@ -66,7 +66,7 @@ def _grad_norm(grads) -> float | None:
 
 def reparameterization_gradients(model, x: torch.Tensor, seed: int = 0) -> dict:
     """Gradient norms of the reconstruction term −log p(x|z) w.r.t. the encoder and decoder weights,
-    with z = μ + ε·σ (the trick) and with z sampled from N(μ, σ²) directly.
+    with z = μ + ε·σ (the trick) and with the same z drawn from N(μ, σ²) as a plain number; ε comes from `seed`.
 
     Returns {"with_trick": {"encoder": float, "decoder": float}, "without_trick": {...}}; an entry is
     None when no gradient reaches those weights. Works on a private copy, so a shared, frozen model is safe.
@@ -83,10 +83,11 @@ def reparameterization_gradients(model, x: torch.Tensor, seed: int = 0) -> dict:
     result = {}
     with torch.inference_mode(False), torch.enable_grad():
         q = model.posterior(x)
+        z = q.sample(generator=generator)
         for name, z in (
-            ("with_trick", q.sample(generator=generator)),
+            ("with_trick", z),
             # Sampling straight from N(μ, σ²) gives a number, not a function of μ and σ: the path back is cut.
-            ("without_trick", torch.distributions.Normal(q.mu, q.std).sample()),
+            ("without_trick", z.detach()),
         ):
             recon = model.neg_log_likelihood(x, model.decode_logits(z)).sum()
             grads = torch.autograd.grad(recon, encoder + decoder, allow_unused=True, retain_graph=True)
