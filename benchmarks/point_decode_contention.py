@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("--busy", type=int, default=2, help="threads running pure Python beside the decodes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(1)  # as the app decodes interactively (explorer/torch_threads.py)
+    torch.set_num_threads(1)  # as the app decodes interactively (explorer/server/torch_threads.py)
     info = machine_info()
     print_header(f"One-point decode, eager vs traced, alone and beside {args.busy} busy Python threads", info)
     rows = []

@@ -3,7 +3,7 @@ upload and the Train form's run name.
 
 Each is refused with st.error (never an exception element), the model selected before stays
 selected, no payload runs and nothing new appears on disk. The same files go through the Python API
-and the CLI in tests/vae_core/test_hostile_files.py. The app has no way to load dataset files (the
+and the CLI in tests/vae_core/runs/test_hostile_files.py. The app has no way to load dataset files (the
 Train page offers only the built-in datasets), so data faults are tested there only.
 """
 import json
