@@ -1,9 +1,10 @@
 """Seeded training is bit-identical to the recorded runs, so the shipped models still rebuild from their seeds.
 
 The weights' sha256 of a seeded run depends on the seed, the code and the float arithmetic of the CPU's
-kernels (MKL picks them by vendor and instruction set), so each digest is recorded with the machine it was
-made on. A machine of another kind checks that the same seed gives the same weights twice, and says how
-to record its own digest.
+kernels (MKL picks them by vendor, instruction set and thread count), so each digest is recorded with the
+machine it was made on, and the runs here use two torch threads whatever the machine (the digests were made
+so; other tests may have left torch at one thread). A machine of another kind checks that the same seed
+gives the same weights twice, and says how to record its own digest.
 """
 import json
 import threading
@@ -27,6 +28,17 @@ RECORDED = {
         "resumed_to_2_epochs": "b4e44ab33b9dab0ce667aedbbd0e6d10af4c68f8508181969ef4be30ba6ba207",
     },
 }
+
+
+RECORDED_THREADS = 2
+
+
+@pytest.fixture(autouse=True)
+def _recorded_thread_count():
+    before = torch.get_num_threads()
+    torch.set_num_threads(RECORDED_THREADS)
+    yield
+    torch.set_num_threads(before)
 
 
 def this_machine() -> tuple[str, str, str]:
