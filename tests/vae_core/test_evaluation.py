@@ -1,19 +1,9 @@
-"""evaluate.py: per-image terms add up, the summaries match hand computations, IWAE tightens the ELBO."""
+"""vae_core.evaluation: per-image terms add up, the summaries match hand computations, IWAE tightens the ELBO."""
 import pytest
 import torch
 
+from tests.vae_core.tiny_models import images, tiny_model
 from vae_core.evaluation import evaluate, per_image_terms
-from vae_core.models import ModelConfig, build_model
-
-
-def tiny_model(latent_dim=2, kind="vae", seed=0):
-    torch.manual_seed(seed)
-    model = build_model(ModelConfig(kind=kind, latent_dim=latent_dim, hidden_sizes=(32,), image_shape=(1, 8, 8)))
-    return model.eval()
-
-
-def images(n=64, seed=1):
-    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
 
 
 def test_per_image_terms_add_up_to_neg_elbo():

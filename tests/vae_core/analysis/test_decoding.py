@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from tests.vae_core.analysis.tiny_models import DecodeSpy, direct_decode, images, tiny_model
+from tests.vae_core.tiny_models import DecodeSpy, direct_decode, images, tiny_model
 from vae_core import analysis
 
 

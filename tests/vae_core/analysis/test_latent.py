@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.vae_core.analysis.tiny_models import images, tiny_model
+from tests.vae_core.tiny_models import images, tiny_model
 from vae_core import analysis
 
 

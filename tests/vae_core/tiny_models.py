@@ -1,4 +1,4 @@
-"""Small models, images and a decode spy shared by the analysis tests."""
+"""Small models, images and a decode spy shared by the vae_core tests."""
 import torch
 
 from vae_core.models import ModelConfig, build_model
