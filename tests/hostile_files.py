@@ -11,6 +11,7 @@ import json
 import pathlib
 import pickle
 import struct
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -65,6 +67,18 @@ def tiny_run_files(folder: Path) -> dict[str, bytes]:
     metrics = {"history": [], "steps": [], "status": {"state": "finished", "message": "trained elsewhere"}}
     save_run(folder, model, train_config=None, dataset_info=TOY_DATASET, metrics=metrics, name="tiny")
     return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> dict[str, bytes]:
+    return tiny_run_files(tmp_path_factory.mktemp("good") / "tiny")
+
+
+@pytest.fixture
+def temp_folders_under_tmp_path(tmp_path, monkeypatch):
+    """Python's temp folders go under tmp_path, so "nothing new under tmp_path" also means none was left behind."""
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
 
 
 def zip_bytes(entries: list[tuple[str, bytes]]) -> bytes:

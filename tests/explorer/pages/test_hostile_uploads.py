@@ -8,7 +8,6 @@ Train page offers only the built-in datasets), so data faults are tested there o
 """
 import json
 import re
-import tempfile
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,11 +20,13 @@ from tests.hostile_files import (
     IMAGE_FAULTS,
     expected_model_input,
     files_under,
-    tiny_run_files,
     zip_bytes,
 )
 from vae_core.runs import upload
 from vae_core.serving import image_input
+
+# The good_run fixture and this one come from tests/hostile_files.py (a plugin of tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("temp_folders_under_tmp_path")
 
 
 def sidebar_page():
@@ -33,18 +34,6 @@ def sidebar_page():
     from explorer.sidebar import render_sidebar
 
     render_sidebar("hostile uploads")
-
-
-@pytest.fixture(scope="module")
-def good_run(tmp_path_factory) -> dict[str, bytes]:
-    return tiny_run_files(tmp_path_factory.mktemp("good") / "tiny")
-
-
-@pytest.fixture(autouse=True)
-def temp_folders_under_tmp_path(tmp_path, monkeypatch):
-    """Python's temp folders go under tmp_path, so "nothing new under tmp_path" also means none was left behind."""
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pickle
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,6 @@ from tests.hostile_files import (
     files_under,
     object_array_npz,
     pickle_payload,
-    tiny_run_files,
     torch_checkpoint_payload,
     zip_bytes,
 )
@@ -42,17 +40,8 @@ from vae_core.serving import image_input
 REPO = Path(__file__).resolve().parents[3]
 FAULTS_BY_ID = {fault.id: fault for fault in CHECKPOINT_FAULTS}
 
-
-@pytest.fixture(scope="module")
-def good_run(tmp_path_factory) -> dict[str, bytes]:
-    return tiny_run_files(tmp_path_factory.mktemp("good") / "tiny")
-
-
-@pytest.fixture(autouse=True)
-def temp_folders_under_tmp_path(tmp_path, monkeypatch):
-    """Python's temp folders go under tmp_path, so "nothing new under tmp_path" also means none was left behind."""
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+# The good_run fixture and this one come from tests/hostile_files.py (a plugin of tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("temp_folders_under_tmp_path")
 
 
 def cli_error(argv: list[str], capsys) -> str:
