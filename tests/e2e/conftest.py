@@ -59,7 +59,11 @@ def page(browser, request):
 
 
 def wait_for_app(page, timeout_s: float = 60) -> None:
-    """Wait until Streamlit has finished running the script (no 'running' status widget)."""
+    """Wait until Streamlit has finished running the script (no 'running' status widget).
+
+    Every page draws its title first: waiting for a heading keeps a freshly loaded page, whose script has not
+    started yet (and so shows no status widget either), from counting as finished."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    page.wait_for_selector('[data-testid="stHeading"]', timeout=timeout_s * 1000)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_s * 1000)
