@@ -90,13 +90,6 @@ def test_imports_run_one_way(path):
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_stage_leaves_import_only_leaves():
-    for path in MODULES:
-        if stage_of(module_name(path)) == 0:
-            later = [t for _, t in imported_modules(path) if t.startswith("vae_core.") and stage_of(t) > 0]
-            assert not later, f"{path.relative_to(REPO)} is a leaf but imports {later}"
-
-
 def test_the_walk_finds_a_lazy_import_against_the_order(tmp_path):
     fake = tmp_path / "loop.py"
     fake.write_text("from vae_core.evaluation import evaluate\n\n\ndef f():\n    from vae_core import analysis\n"

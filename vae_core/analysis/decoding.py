@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from vae_core.analysis.latent import plane_latents
 from vae_core.tensors import model_device, plain_cpu
 
 
@@ -127,12 +128,4 @@ def manifold_grid_in_box(
 
 
 def _decode_plane(model, xs: torch.Tensor, ys: torch.Tensor, dims, base_z, label=None) -> torch.Tensor:
-    d = model.config.latent_dim
-    dim_x, dim_y = dims
-    if dim_x == dim_y or not (0 <= dim_x < d and 0 <= dim_y < d):
-        raise ValueError(f"latent grid: needs two different latent dimensions in 0..{d - 1}, got {tuple(dims)}")
-    base = torch.zeros(d) if base_z is None else torch.as_tensor(base_z, dtype=torch.float32).detach().cpu().reshape(d)
-    z = base.repeat(ys.shape[0], xs.shape[0], 1)  # [rows, columns, d]
-    z[:, :, dim_x] = xs[None, :]
-    z[:, :, dim_y] = ys.flip(0)[:, None]
-    return decode_latents(model, z, label)
+    return decode_latents(model, plane_latents(model.config.latent_dim, dims, xs, ys, base_z), label)

@@ -46,15 +46,24 @@ def posterior_std(logvar: torch.Tensor) -> torch.Tensor:
     return plain_cpu(std_from_logvar(torch.as_tensor(logvar).float()))
 
 
-def point_in_plane(latent_dim: int, dims: tuple[int, int], x: float, y: float, base_z=None) -> torch.Tensor:
-    """The latent z [d] at (x, y) of the plane spanned by latent dims (dims[0], dims[1]); the other dims from
-    base_z, else 0 (what a map of two latent dimensions shows at that point)."""
+def plane_latents(latent_dim: int, dims: tuple[int, int], xs: torch.Tensor, ys: torch.Tensor, base_z=None) -> torch.Tensor:
+    """Latents [len(ys), len(xs), d] of the plane spanned by latent dims (dims[0], dims[1]): entry [i, j] has
+    dims[0] = xs[j] and dims[1] = ys[len(ys) − 1 − i] (the top row is the top of a plot), the other dims from
+    base_z, else 0."""
     dim_x, dim_y = dims
     if dim_x == dim_y or not (0 <= dim_x < latent_dim and 0 <= dim_y < latent_dim):
         raise ValueError(f"latent plane: needs two different latent dimensions in 0..{latent_dim - 1}, got {tuple(dims)}")
-    z = torch.zeros(latent_dim) if base_z is None else torch.as_tensor(base_z, dtype=torch.float32).detach().cpu().reshape(latent_dim).clone()
-    z[dim_x], z[dim_y] = float(x), float(y)
+    base = torch.zeros(latent_dim) if base_z is None else torch.as_tensor(base_z, dtype=torch.float32).detach().cpu().reshape(latent_dim)
+    z = base.repeat(ys.shape[0], xs.shape[0], 1)
+    z[:, :, dim_x] = xs[None, :]
+    z[:, :, dim_y] = ys.flip(0)[:, None]
     return z
+
+
+def point_in_plane(latent_dim: int, dims: tuple[int, int], x: float, y: float, base_z=None) -> torch.Tensor:
+    """The latent z [d] at (x, y) of the plane spanned by latent dims (dims[0], dims[1]); the other dims from
+    base_z, else 0 (what a map of two latent dimensions shows at that point)."""
+    return plane_latents(latent_dim, dims, torch.tensor([float(x)]), torch.tensor([float(y)]), base_z)[0, 0]
 
 
 def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
