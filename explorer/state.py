@@ -15,14 +15,14 @@ from explorer.markdown_text import markdown_text
 from explorer.server.training_jobs import JobManager, max_jobs_from_env, server_job_manager
 from explorer.views.cache import shared_result
 from vae_core import analysis
+from vae_core.data import ImageDataset, load_dataset, resolve_data_dir
+from vae_core.data.spec import check_files_inside
 from vae_core.runs.checkpoint import Run, load_run
 from vae_core.runs.folder import resolve_run_folder
 from vae_core.runs.format import CONFIG_FILE
-from vae_core.data import ImageDataset, load_dataset, resolve_data_dir
-from vae_core.data.spec import check_files_inside
-from vae_core.training.device import resolve_device
-from vae_core.serving.point_decoder import PointDecoder
 from vae_core.runs.registry import RunSummary, list_runs
+from vae_core.serving.point_decoder import PointDecoder
+from vae_core.training.device import resolve_device
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_MODELS_DIR = REPO_ROOT / "assets" / "models"

@@ -23,8 +23,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_core.runs.checkpoint import save_run
 from vae_core.models import ModelConfig, build_model
+from vae_core.runs.checkpoint import save_run
 
 SAFETENSORS_ADVICE = r"never opens pickle files.*safetensors"
 

@@ -8,10 +8,10 @@ from explorer.figures.images import image_strip, scale_for_width
 from explorer.figures.latent import latent_scatter
 from explorer.figures.lessons import decoder_variance_figure
 from explorer.lessons.models import all_run_infos
-from vae_core.runs.matching import gaussian_families
 from explorer.server.training_jobs import DONE_STATES
 from vae_core.analysis import map_projection, prior_samples, reconstruct
 from vae_core.models import ModelConfig
+from vae_core.runs.matching import gaussian_families
 from vae_core.runs.names import unique_run_name
 from vae_core.training.config import TrainConfig
 

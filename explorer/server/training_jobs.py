@@ -20,8 +20,8 @@ import torch
 
 from explorer.server.torch_threads import for_training
 from vae_core.analysis import encode_dataset, map_projection
-from vae_core.runs.checkpoint import read_run_config, read_run_metrics
 from vae_core.models import ModelConfig
+from vae_core.runs.checkpoint import read_run_config, read_run_metrics
 from vae_core.runs.names import RunNameClaim, RunNameTaken, claim_run_name, sanitize_run_name
 from vae_core.training.config import TrainConfig
 from vae_core.training.records import thin_steps

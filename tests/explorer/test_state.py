@@ -5,11 +5,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer import state
+from tests.explorer.conftest import APP_PATH, TINY_VAE
 from vae_core import analysis
 from vae_core.runs.checkpoint import load_run
 from vae_core.training.device import mps_is_available
-
-from tests.explorer.conftest import APP_PATH, TINY_VAE
 
 needs_cuda = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; none here")]
 DEVICES = [

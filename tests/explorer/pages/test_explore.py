@@ -12,13 +12,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer.figures import upscale_nearest
+from tests.explorer.conftest import APP_PATH
 from vae_core import analysis
-from vae_core.runs.checkpoint import load_run, save_run
-from vae_core.runs.format import empty_metrics
 from vae_core.data import dataset_info, load_dataset
 from vae_core.models import ModelConfig, build_model
-
-from tests.explorer.conftest import APP_PATH
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.format import empty_metrics
 
 APP = str(APP_PATH)
 

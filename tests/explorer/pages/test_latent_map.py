@@ -3,17 +3,15 @@ import base64
 import json
 
 import numpy as np
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae_core.runs.checkpoint import load_run, save_run
-from vae_core.runs.format import empty_metrics
+from tests.explorer.conftest import APP_PATH
 from vae_core.data import dataset_info, load_dataset
 from vae_core.evaluation import per_image_terms
 from vae_core.models import ModelConfig, build_model
-
-from tests.explorer.conftest import APP_PATH
+from vae_core.runs.checkpoint import load_run, save_run
+from vae_core.runs.format import empty_metrics
 
 APP = str(APP_PATH)
 

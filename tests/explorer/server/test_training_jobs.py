@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from explorer.server.training_jobs import JobManager, format_eta, max_jobs_from_env, ordinal
+from vae_core.models import ModelConfig
 from vae_core.runs.checkpoint import load_run, read_run_metrics
 from vae_core.runs.registry import list_runs
-from vae_core.models import ModelConfig
 from vae_core.training.config import TrainConfig
 
 TINY = ModelConfig(latent_dim=2, hidden_sizes=(32,), image_shape=(1, 8, 8))

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.explorer.conftest import APP_PATH
 from vae_core.models import ModelConfig
 from vae_core.training.config import TrainConfig
 from vae_core.training.run import train_run
-
-from tests.explorer.conftest import APP_PATH
 
 APP = str(APP_PATH)
 NAME = "cvae-mlp-2d-digits"
