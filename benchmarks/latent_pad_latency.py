@@ -45,7 +45,7 @@ def open_page(browser, url: str):
 
 
 def wait_idle(page) -> None:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
 
 
 def pick_model(page, name: str, mode: str) -> None:

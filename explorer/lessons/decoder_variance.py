@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import state
+from explorer.components.browser_token import browser_token
 from explorer.figures.images import image_strip, scale_for_width
 from explorer.figures.latent import latent_scatter
 from explorer.figures.lessons import decoder_variance_figure
@@ -23,7 +24,7 @@ N_IMAGES = 6
 JOBS_KEY = "l5_job_ids"
 
 
-def _start_retrain() -> None:
+def _start_retrain(owner: str) -> None:
     manager = state.job_manager()
     ids = []
     st.session_state.pop("l5_error", None)
@@ -32,7 +33,7 @@ def _start_retrain() -> None:
             name = unique_run_name(state.runs_dir(), f"vae-mlp-2d-{RETRAIN_DATASET}-gauss-c{c:g}")
             config = ModelConfig(latent_dim=2, hidden_sizes=(128,), likelihood="gaussian", c=c)
             recipe = TrainConfig(epochs=RETRAIN_EPOCHS, batch_size=64, seed=0)
-            ids.append(manager.submit(config, recipe, RETRAIN_DATASET, name))
+            ids.append(manager.submit(config, recipe, RETRAIN_DATASET, name, owner=owner))
     except ValueError as e:  # e.g. another user took the same name a moment ago
         st.session_state["l5_error"] = f"Could not start the training: {e}"
     st.session_state[JOBS_KEY] = ids
@@ -55,13 +56,14 @@ def _retrain_progress() -> None:
 
 def _retrain_offer() -> None:
     with st.expander("Train a small family now (2-D VAEs on digits at c = 0.01, 0.1 and 1; about a minute)"):
-        st.caption("They train in the background like any job on the **Train** page and appear in the sidebar when done.")
+        st.caption("They train in the background as this browser's jobs on the **Train** page (where they can be "
+                   "stopped) and appear in the sidebar when done.")
         if st.session_state.get("l5_error"):
             st.error(st.session_state["l5_error"])
         if st.session_state.get(JOBS_KEY):
             _retrain_progress()
         else:
-            st.button("Train them", on_click=_start_retrain, key="l5_retrain")
+            st.button("Train them", on_click=_start_retrain, args=(browser_token(),), key="l5_retrain")
 
 
 def _column(info) -> dict | None:

@@ -3,6 +3,8 @@
 Each job trains in a background thread that calls no Streamlit function. It writes into a plain
 object guarded by a lock; the page's fragment reads a copy (`JobManager.view`) once a second.
 Starts beyond the cap wait in a queue and begin when a slot frees; no job fails because of the cap.
+Each job has an owner, the token of the browser that started it (explorer/components/browser_token.py):
+that browser finds and stops its jobs after a reload or from another tab; no other browser can stop them.
 """
 from __future__ import annotations
 
@@ -128,6 +130,7 @@ class _Job(_JobSettings):
     """The live state one training thread writes; every field is read and written under `lock`."""
 
     max_latent_points: int
+    owner: str  # the token of the browser that started the job; only it may stop the job
     claim: RunNameClaim  # held from submit until the run is saved or the job ends without one
     resume: bool = False  # continue the saved run in run_dir instead of starting a new one
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -170,8 +173,9 @@ class JobManager:
 
     # ------------------------------------------------------------------ called from the UI
 
-    def submit(self, model_config: ModelConfig, train_config: TrainConfig, dataset_spec: str, run_name: str) -> str:
-        """Queue a job and start it if a slot is free; returns its id.
+    def submit(self, model_config: ModelConfig, train_config: TrainConfig, dataset_spec: str, run_name: str,
+               owner: str = "") -> str:
+        """Queue a job for `owner` (a browser's token) and start it if a slot is free; returns its id.
 
         Raises ValueError (naming 'run name') when the name is invalid, already saved, or held by a
         job of this or another server that has not ended."""
@@ -180,9 +184,9 @@ class JobManager:
         # may be picking the same one at this moment.
         claim = claim_run_name(self.runs_root, name)
         return self._enqueue(lambda job_id: _Job(job_id, name, claim.run_dir, dataset_spec, model_config, train_config,
-                                                 self.max_latent_points, claim))
+                                                 self.max_latent_points, owner, claim))
 
-    def submit_resume(self, run_dir: str | Path, epochs: int) -> str:
+    def submit_resume(self, run_dir: str | Path, epochs: int, owner: str = "") -> str:
         """Queue a job that continues a saved run of this manager's runs folder up to `epochs`, with its
         optimizer state; returns its id. The job's curves start with the run's saved ones.
 
@@ -196,7 +200,8 @@ class JobManager:
             raise ValueError(f"run {run_dir.name!r}: it has no training recipe (it was imported), so it cannot be continued")
         done = epochs_trained(metrics)
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= done:
-            raise ValueError(f"epochs: the run has trained {done:g} epochs; ask for more than that, got {epochs!r}")
+            raise ValueError(f"epochs: the run has trained {format_epochs(done)} epochs; ask for more than that, "
+                             f"got {epochs!r}")
         train_config = TrainConfig.from_dict({**config["train"], "epochs": epochs, "time_limit": None})
         model_config = ModelConfig.from_dict(config["model"])
         try:
@@ -206,7 +211,7 @@ class JobManager:
                              "when that job has ended") from None
         return self._enqueue(lambda job_id: _Job(
             job_id, run_dir.name, claim.run_dir, config["dataset"]["spec"], model_config, train_config,
-            self.max_latent_points, claim, resume=True, steps=list(metrics.get("steps", [])),
+            self.max_latent_points, owner, claim, resume=True, steps=list(metrics.get("steps", [])),
             history=list(metrics.get("history", [])), message="waiting for a free training slot to continue the run",
         ))  # fmt: skip
 
@@ -220,10 +225,14 @@ class JobManager:
             self._start_ready()
         return job_id
 
-    def stop(self, job_id: str) -> None:
-        """A waiting job is cancelled (nothing saved); a running one stops after its current step and is saved."""
+    def stop(self, job_id: str, owner: str = "") -> None:
+        """A waiting job is cancelled (nothing saved); a running one stops after its current step and is saved.
+
+        Raises PermissionError unless `owner` started the job."""
         with self._lock:
             job = self._jobs[job_id]
+            if job.owner != owner:
+                raise PermissionError(f"job {job.name!r} was started from another browser; only that browser can stop it")
             if job_id in self._queue:
                 self._queue.remove(job_id)
                 job.update(state=CANCELLED, message="cancelled before it started; nothing was saved", ended_at=time.time())
@@ -251,9 +260,10 @@ class JobManager:
                 submitted_at=job.submitted_at, started_at=job.started_at, ended_at=job.ended_at, saved=job.saved,
             )
 
-    def job_ids(self) -> list[str]:
+    def job_ids(self, owner: str | None = None) -> list[str]:
+        """The ids of the jobs the server knows, oldest first; only `owner`'s when given."""
         with self._lock:
-            return list(self._jobs)
+            return [job_id for job_id, job in self._jobs.items() if owner is None or job.owner == owner]
 
     def wait(self, job_id: str, timeout: float | None = None) -> bool:
         """Block until the job is done; True if it is. For tests and scripts, never for a page."""
@@ -372,6 +382,15 @@ def server_job_manager(runs_root: str, max_running: int) -> JobManager:
         if key not in _managers:
             _managers[key] = JobManager(runs_root, max_running)
         return _managers[key]
+
+
+def format_epochs(epochs: float) -> str:
+    """Epochs for people, never more than were done: 9.19444 -> '9.1', 20.0 -> '20', 0.99 -> '0.9',
+    0.04 -> '0.04' (a first epoch under way is not '0')."""
+    if 0 < epochs < 0.1:
+        return f"{math.floor(epochs * 100) / 100:.2f}"
+    text = f"{math.floor(epochs * 10 + 1e-9) / 10:.1f}"
+    return text[: -len(".0")] if text.endswith(".0") else text
 
 
 def format_eta(seconds: float | None) -> str:

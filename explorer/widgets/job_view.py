@@ -1,22 +1,20 @@
 """One training job on the Train page: its state, its latest numbers, its curves and the latent map's replay.
 
-A job that is still going is drawn by a fragment that reruns every second (`live_job`).
+While a job is going, explorer/widgets/your_jobs.py redraws it every second.
 """
 from __future__ import annotations
-
-import time
 
 import streamlit as st
 
 from explorer import state
 from explorer.figures.latent import kl_per_dim_bar
 from explorer.figures.training import snapshot_figure, training_curves
-from explorer.server.training_jobs import JobView, format_eta, ordinal
+from explorer.server.training_jobs import JobView, format_epochs, format_eta, ordinal
 
 
 def eta_text(view: JobView) -> str:
-    done, total = view.epochs_done, view.train_config.epochs
-    parts = [f"epoch {done:.2f} of {total}"]
+    """'9.2 of 20 epochs · about 1 min 20 s left'."""
+    parts = [f"{format_epochs(view.epochs_done)} of {view.train_config.epochs} epochs"]
     if view.eta_s is not None:
         parts.append(format_eta(view.eta_s))
     return " · ".join(parts)
@@ -54,7 +52,7 @@ def latest_numbers(view: JobView) -> None:
         cols[2].metric("samples per second", f"{last_step['samples_per_s']:.0f}")
     if last_test:
         label = "test −ELBO" if variational else "test reconstruction"
-        cols[1].metric(label, f"{last_test['test'][key]:.2f}", help=f"nats per image after epoch {last_test['epoch']:g}, lower is better")
+        cols[1].metric(label, f"{last_test['test'][key]:.2f}", help=f"nats per image after epoch {format_epochs(last_test['epoch'])}, lower is better")
         if variational:
             cols[3].metric("active units", f"{last_test['active_units']} of {view.model_config.latent_dim}")
 
@@ -68,7 +66,7 @@ def snapshot_view(view: JobView) -> None:
     if follow or st.session_state.get(key) not in epochs:
         st.session_state[key] = epochs[-1]
     if len(epochs) > 1:
-        st.select_slider("Replay the latent map: epoch", options=epochs, key=key, format_func=lambda e: f"{e:g}",
+        st.select_slider("Replay the latent map: epoch", options=epochs, key=key, format_func=format_epochs,
                          disabled=follow)
     chosen = view.snapshots[epochs.index(st.session_state[key])]
     fig = snapshot_figure(chosen.points, view.labels, view.class_names, chosen.epoch, chosen.axis_titles,
@@ -82,9 +80,9 @@ def select_run(path: str) -> None:
     st.session_state[state.MODEL_PATH_KEY] = path
 
 
-def _buttons(view: JobView) -> None:
+def _buttons(view: JobView, owner: str) -> None:
     if not view.done:
-        st.button("Stop", key=f"train_stop_{view.id}", on_click=state.job_manager().stop, args=(view.id,),
+        st.button("Stop", key=f"train_stop_{view.id}", on_click=state.job_manager().stop, args=(view.id, owner),
                   help="Stops after the current step and saves the run so far.")
     elif view.saved:
         active = st.session_state.get(state.MODEL_PATH_KEY) == str(view.run_dir)
@@ -92,15 +90,15 @@ def _buttons(view: JobView) -> None:
                   on_click=select_run, args=(str(view.run_dir),), disabled=active, type="primary")
 
 
-def job_view(job_id: str) -> None:
-    """Everything about one job."""
+def job_view(job_id: str, owner: str) -> None:
+    """Everything about one job of `owner` (the browser's token, which may stop it)."""
     view = state.job_manager().view(job_id)
     if view is None:
         st.info("This job is no longer known to the server (it was restarted). Its run, if saved, is in the sidebar.")
         return
     st.subheader(f"Job {view.name!r}")
     job_status(view)
-    _buttons(view)
+    _buttons(view, owner)
     if not view.steps:
         return
     latest_numbers(view)
@@ -116,14 +114,3 @@ def job_view(job_id: str) -> None:
             st.caption("An AE has no KL: its loss is the reconstruction term alone.")
     with snapshot:
         snapshot_view(view)
-
-
-@st.fragment(run_every=1.0)
-def live_job(job_id: str) -> None:
-    """job_view, rerun every second while the job is active."""
-    job_view(job_id)
-    view = state.job_manager().view(job_id)
-    # Once the job ends, one full rerun draws the page without the timer and refreshes the sidebar's run list.
-    if view is not None and view.done and st.session_state.get(f"train_done_seen_{job_id}") is None:
-        st.session_state[f"train_done_seen_{job_id}"] = time.time()
-        st.rerun()

@@ -59,11 +59,10 @@ def page(browser, request):
 
 
 def wait_for_app(page, timeout_s: float = 60) -> None:
-    """Wait until Streamlit has finished running the script (no 'running' status widget).
+    """Wait until Streamlit has finished running the page's script.
 
-    Every page draws its title first: waiting for a heading keeps a freshly loaded page, whose script has not
-    started yet (and so shows no status widget either), from counting as finished."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
+    The app's root says where its script run is (`data-test-script-state`: initial, running, notRunning, ...).
+    Its status widget is no signal: it shows only after a run has taken 500 ms, so a page in its first half
+    second looks finished, and a click then may land on a form that is still being drawn."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_s * 1000)
     page.wait_for_selector('[data-testid="stHeading"]', timeout=timeout_s * 1000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_s * 1000)

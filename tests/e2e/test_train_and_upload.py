@@ -26,8 +26,8 @@ def poll(read, ok, timeout_s: float):
 
 
 def epochs_done(page) -> float:
-    """The "epoch 1.23 of 200" counter under the progress bar, or -1 when it is not shown."""
-    match = re.search(r"epoch (\d+(?:\.\d+)?) of \d+", page.inner_text("body"))
+    """The "1.2 of 200 epochs" counter under the progress bar, or -1 when it is not shown."""
+    match = re.search(r"(\d+(?:\.\d+)?) of \d+ epochs", page.inner_text("body"))
     return float(match.group(1)) if match else -1.0
 
 
@@ -39,10 +39,11 @@ def test_a_training_run_grows_its_curves_and_can_be_stopped(page, app_url):
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill("500")
     page.get_by_role("textbox", name="Layer sizes (hidden sizes for mlp, channels for conv)").fill("32")
     page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
 
     first_points = poll(lambda: page.evaluate(STEP_POINTS), lambda n: n > 0, 90)
     first_epoch = epochs_done(page)
-    assert first_points > 0, "no training curve appeared"
+    assert first_points > 0, f"no training curve appeared; the page says: {page.inner_text('body')[:2000]}"
     second_points = poll(lambda: page.evaluate(STEP_POINTS), lambda n: n > first_points, 30)
     assert second_points > first_points, "the per-step curve did not grow"
     second_epoch = poll(lambda: epochs_done(page), lambda e: e > first_epoch, 30)

@@ -1,43 +1,15 @@
 import re
-import time
 
 import pytest
 import torch
 
+from tests.explorer.train_page import browser_jobs, fill, messages, poll
 from vae_core.runs.checkpoint import load_run, read_run_metrics
 
 
 @pytest.fixture
 def train_page(open_page):
     return open_page("pages/train.py")
-
-
-def fill(at, **values):
-    for key, value in values.items():
-        widget = at.text_input(key=f"train_{key}") if key in ("layers", "run_name") else None
-        if widget is None:
-            for finder in (at.number_input, at.selectbox, at.radio):
-                try:
-                    widget = finder(key=f"train_{key}")
-                    break
-                except KeyError:
-                    continue
-        widget.set_value(value)
-
-
-def poll(at, until, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        at.run()
-        assert not at.exception, at.exception
-        if until(at):
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def messages(at):
-    return [e.value for e in [*at.success, *at.warning, *at.error, *at.info]]
 
 
 def test_form_has_every_field(train_page):
@@ -61,7 +33,7 @@ def test_invalid_values_are_refused_under_their_fields(train_page, tiny_runs_dir
     assert any(e.startswith("learning rate") for e in errors)
     assert any(e.startswith("hidden sizes") for e in errors)
     assert any(e.startswith("run name") for e in errors)
-    assert "train_job_ids" not in at.session_state or not at.session_state["train_job_ids"]
+    assert not browser_jobs(at)
     fill(at, lr=1e-3, layers="32", run_name="conv-on-digits", arch="conv", likelihood="bernoulli", c=0.1)
     at.button(key="train_start").click().run()
     assert any(e.startswith("conv architecture") for e in (e.value for e in at.error))
@@ -88,8 +60,8 @@ def test_a_tiny_job_trains_to_the_end_and_can_be_selected(train_page, tiny_runs_
 
 
 def epochs_shown(at) -> float:
-    """The epochs the running job's progress bar reports ("epoch 1.25 of 2000 · …"), 0 without one."""
-    found = [re.match(r"epoch ([0-9.]+) of", e.proto.text) for e in at.get("progress")]
+    """The epochs the running job's progress bar reports ("1.2 of 2000 epochs · …"), 0 without one."""
+    found = [re.match(r"([0-9.]+) of \d+ epochs", e.proto.text) for e in at.get("progress")]
     return max((float(m.group(1)) for m in found if m), default=0.0)
 
 
@@ -152,12 +124,12 @@ def test_jobs_beyond_the_cap_show_their_place_in_line(open_page, monkeypatch):
     # The newest job is the one shown: third submitted, second in line behind the running one.
     assert any(m.startswith("Waiting: 2nd in line.") for m in messages(at)), messages(at)
     assert any("1 training, 2 waiting; at most 1 train at once" in c.value for c in at.caption)
-    job_ids = list(at.session_state["train_job_ids"])
-    at.selectbox(key="train_viewed_job").set_value(job_ids[1]).run()
+    job_ids = browser_jobs(at)
+    at.selectbox(key="train_job_picker").set_value(job_ids[1]).run()
     assert any(m.startswith("Waiting: 1st in line") for m in messages(at)), messages(at)
     # Stop them all from the page: the waiting ones are cancelled, the running one stops and is saved.
     for job_id in reversed(job_ids):
-        at.selectbox(key="train_viewed_job").set_value(job_id).run()
+        at.selectbox(key="train_job_picker").set_value(job_id).run()
         at.button(key=f"train_stop_{job_id}").click().run()
     assert poll(at, lambda at: "0 training, 0 waiting" in " ".join(c.value for c in at.caption))
 
@@ -186,3 +158,53 @@ def test_a_stopped_run_is_continued_from_the_page(train_page, tiny_runs_dir):
     steps = [s["step"] for s in after["steps"]]
     assert steps == sorted(steps) and steps[0] == 1 and len(after["steps"]) > len(saved["steps"])
     assert load_run(run_dir).model_config.latent_dim == 2
+
+
+# The form as a person uses it: the name follows the settings, values survive a page switch, refusals are all shown.
+
+def test_the_run_name_follows_the_settings_until_one_is_typed(train_page, tiny_runs_dir):
+    at = train_page
+    assert at.text_input(key="train_run_name").value == "vae-mlp-2d-digits"
+    fill(at, dataset="mnist5k", latent_dim=8)
+    at.run()
+    assert at.text_input(key="train_run_name").value == "vae-mlp-8d-mnist5k"
+    fill(at, kind="AE")
+    at.run()
+    assert at.text_input(key="train_run_name").value == "ae-mlp-8d-mnist5k"
+    fill(at, run_name="my-own-name")
+    at.run()
+    fill(at, dataset="digits")
+    at.run()
+    assert at.text_input(key="train_run_name").value == "my-own-name"
+
+
+def test_the_settings_survive_a_switch_to_another_page(train_page):
+    at = train_page
+    fill(at, dataset="mnist5k", epochs=20, lr=0.005, layers="64")
+    at.run()
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert at.selectbox(key="train_dataset").value == "mnist5k"
+    assert at.number_input(key="train_epochs").value == 20
+    assert at.number_input(key="train_lr").value == pytest.approx(0.005)
+    assert at.text_input(key="train_layers").value == "64"
+    assert at.text_input(key="train_run_name").value == "vae-mlp-2d-mnist5k"
+
+
+def test_every_refused_field_shows_its_message_and_start_starts_nothing(train_page):
+    at = train_page
+    fill(at, lr=-0.01, epochs=0, beta=-1.0, latent_dim=0)
+    at.run()
+    errors = [e.value for e in at.error]
+    for start in ("learning rate", "epochs", "beta", "latent dimension"):
+        assert any(e.startswith(start) for e in errors), (start, errors)
+    assert not any(e.startswith("Nothing was started") for e in errors)  # not before Start is pressed
+    at.button(key="train_start").click().run()
+    assert not browser_jobs(at)
+    [summary] = [e.value for e in at.error if e.value.startswith("Nothing was started")]
+    assert "Latent dimension d" in summary and "Learning rate" in summary
+    fill(at, lr=1e-3, epochs=1, beta=1.0, latent_dim=2)
+    at.run()
+    assert not at.error

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from explorer.server.training_jobs import JobManager, format_eta, max_jobs_from_env, ordinal
+from explorer.server.training_jobs import JobManager, format_epochs, format_eta, max_jobs_from_env, ordinal
 from vae_core.models import ModelConfig
 from vae_core.runs.checkpoint import load_run, read_run_metrics
 from vae_core.runs.registry import list_runs
@@ -256,3 +256,22 @@ def test_a_stopped_run_is_continued_with_its_curves_and_refusals_say_why(tmp_pat
     assert [r["epoch"] for r in after["history"]] == [1, 2, 3] and after["status"]["epochs_done"] == 3
     assert [s.epoch for s in view.snapshots] == [1.0, 2.0, 3.0]  # the map replay starts where the run stopped
     assert list_runs(tmp_path)[0].name == "to-continue"
+
+
+def test_only_the_browser_that_started_a_job_can_stop_it(tmp_path):
+    manager = JobManager(tmp_path, max_running=1)
+    mine = manager.submit(TINY, recipe(epochs=500), "digits", "mine", owner="a" * 32)
+    theirs = manager.submit(TINY, recipe(epochs=1), "digits", "theirs", owner="b" * 32)
+    assert manager.job_ids(owner="a" * 32) == [mine] and manager.job_ids(owner="b" * 32) == [theirs]
+    assert manager.job_ids() == [mine, theirs]
+    with pytest.raises(PermissionError, match="another browser"):
+        manager.stop(mine, owner="b" * 32)
+    assert manager.view(mine).state in ("starting", "running")
+    manager.stop(theirs, owner="b" * 32)
+    manager.stop(mine, owner="a" * 32)
+    assert manager.wait(mine, timeout=60) and manager.view(theirs).state == "cancelled"
+
+
+@pytest.mark.parametrize("epochs, text", [(9.19444, "9.1"), (9.25, "9.2"), (20.0, "20"), (0.0, "0"), (0.046, "0.04"), (0.99, "0.9"), (3.0000001, "3")])
+def test_epochs_read_as_people_write_them(epochs, text):
+    assert format_epochs(epochs) == text

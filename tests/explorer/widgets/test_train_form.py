@@ -2,6 +2,7 @@
 import pytest
 
 from explorer.widgets.train_form import FORM_FIELDS, form_field
+from tests.explorer.train_page import browser_jobs
 from vae_core.fields import ConfigError
 from vae_core.models import ModelConfig
 from vae_core.runs.names import RunNameTaken, sanitize_run_name
@@ -65,7 +66,7 @@ def test_a_negative_learning_rate_is_shown_under_the_learning_rate(train_page):
     assert not at.exception
     assert error_under(at, "train_lr").startswith("learning rate")
     assert error_under(at, "train_epochs") is None and error_under(at, "train_run_name") is None
-    assert "train_job_ids" not in at.session_state or not at.session_state["train_job_ids"]
+    assert not browser_jobs(at)
 
 
 def test_a_taken_run_name_is_shown_under_the_run_name(train_page, tiny_runs_dir):
@@ -76,7 +77,7 @@ def test_a_taken_run_name_is_shown_under_the_run_name(train_page, tiny_runs_dir)
     at.button(key="train_start").click().run()
     assert not at.exception
     assert error_under(at, "train_run_name").startswith("run name")
-    assert "train_job_ids" not in at.session_state or not at.session_state["train_job_ids"]
+    assert not browser_jobs(at)
 
 
 def test_bad_layer_sizes_are_shown_under_the_layer_sizes(train_page):
