@@ -66,3 +66,9 @@ def wait_for_app(page, timeout_s: float = 60) -> None:
     second looks finished, and a click then may land on a form that is still being drawn."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_s * 1000)
     page.wait_for_selector('[data-testid="stHeading"]', timeout=timeout_s * 1000)
+
+
+def stop_button(page):
+    """A training job's Stop button. Not the status widget's (which stops a script run), shown whenever a run
+    or a fragment run takes over half a second."""
+    return page.get_by_test_id("stMain").get_by_role("button", name="Stop", exact=True)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import REPO, wait_for_app
+from tests.e2e.conftest import REPO, stop_button, wait_for_app
 
 # The number of points on the training curves' per-step trace, read from plotly's graph div.
 STEP_POINTS = """() => {
@@ -39,7 +39,7 @@ def test_a_training_run_grows_its_curves_and_can_be_stopped(page, app_url):
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill("500")
     page.get_by_role("textbox", name="Layer sizes (hidden sizes for mlp, channels for conv)").fill("32")
     page.get_by_role("button", name="Start training").click()
-    page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+    stop_button(page).wait_for(timeout=60_000)
 
     first_points = poll(lambda: page.evaluate(STEP_POINTS), lambda n: n > 0, 90)
     first_epoch = epochs_done(page)
@@ -49,11 +49,11 @@ def test_a_training_run_grows_its_curves_and_can_be_stopped(page, app_url):
     second_epoch = poll(lambda: epochs_done(page), lambda e: e > first_epoch, 30)
     assert second_epoch > first_epoch >= 0, "the epoch counter did not advance"
 
-    page.get_by_role("button", name="Stop").click()
+    stop_button(page).click()
     page.get_by_text("Stopped:").wait_for(timeout=60_000)
     assert "The run so far is saved as" in page.inner_text("body")
     # The fragment shows "Stopped" first; the full rerun that follows drops the Stop button.
-    assert poll(lambda: page.get_by_role("button", name="Stop").count(), lambda n: n == 0, 30) == 0
+    assert poll(lambda: stop_button(page).count(), lambda n: n == 0, 30) == 0
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
