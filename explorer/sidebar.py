@@ -123,7 +123,7 @@ def _dataset_summary() -> None:
         f"**Classes:** {markdown_text(', '.join(dataset.class_names)) if dataset.has_labels else 'unlabelled'}"
     )
     if note:
-        st.warning(note, icon="⚠️")
+        st.warning(note, icon=":material/warning:")
 
 
 # The sidebar spot for the dataset summary, filled by finish_sidebar after the page. Each session's

@@ -152,7 +152,7 @@ def current_dataset() -> ImageDataset:
     """The dataset that goes with the selected model; shows a warning when a stand-in is used."""
     dataset, note = dataset_for(current_run())
     if note:
-        st.warning(note, icon="⚠️")
+        st.warning(note, icon=":material/warning:")
     return dataset
 
 

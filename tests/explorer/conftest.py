@@ -53,7 +53,7 @@ def tiny_runs_dir(tiny_model_dirs, monkeypatch):
 
 @pytest.fixture
 def open_page(tiny_runs_dir):
-    """open_page("pages/train.py") -> an AppTest of the whole app, switched to that page and run."""
+    """open_page("page_scripts/train.py") -> an AppTest of the whole app, switched to that page and run."""
 
     def open_(page: str) -> AppTest:
         at = AppTest.from_file(str(APP_PATH), default_timeout=90)

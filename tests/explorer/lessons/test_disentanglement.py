@@ -29,7 +29,7 @@ def show_lesson(at):
 
 def test_the_lesson_shows_both_ends_of_the_sweep(open_page, sweep_dir, monkeypatch):
     monkeypatch.setenv("VAE_RUNS_DIR", str(sweep_dir))
-    at = show_lesson(open_page("pages/learn.py"))
+    at = show_lesson(open_page("page_scripts/learn.py"))
     assert at.header[0].value == "6. Disentanglement and β"
     assert at.selectbox(key="l6_sweep").value.name == "tiny-sweep.json"
     text = " ".join(str(m.value) for m in at.markdown)
@@ -43,6 +43,6 @@ def test_the_lesson_shows_both_ends_of_the_sweep(open_page, sweep_dir, monkeypat
 
 def test_without_a_sweep_the_lesson_says_how_to_make_one(open_page, tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path / "no-runs"))
-    at = show_lesson(open_page("pages/learn.py"))
+    at = show_lesson(open_page("page_scripts/learn.py"))
     info = " ".join(i.value for i in at.info)
     assert "needs a β sweep" in info and "python3 -m vae_core sweep" in info

@@ -101,14 +101,14 @@ def test_starting_from_a_real_image_takes_its_class(cvae_app):
     assert at.session_state["cvae_class"] == int(load_dataset("digits").test_y[4])
 
 
-@pytest.mark.parametrize("page", ["pages/latent_map.py", "pages/reconstruct.py", "pages/learn.py", "pages/train.py"])
+@pytest.mark.parametrize("page", ["page_scripts/latent_map.py", "page_scripts/reconstruct.py", "page_scripts/learn.py", "page_scripts/train.py"])
 def test_the_other_pages_render_a_cvae_run(cvae_app, page):
     at = cvae_app(page)
     assert not at.exception, [e.message for e in at.exception]
 
 
 def test_the_latent_map_decodes_the_picked_class(cvae_app):
-    at = cvae_app("pages/latent_map.py")
+    at = cvae_app("page_scripts/latent_map.py")
     assert at.radio(key="latent_map_cvae_class").options[:2] == ["0", "1"]
 
     def preview():

@@ -56,7 +56,7 @@ def error_under(at, widget_key: str) -> str | None:
 
 @pytest.fixture
 def train_page(open_page):
-    return open_page("pages/train.py")
+    return open_page("page_scripts/train.py")
 
 
 def test_a_negative_learning_rate_is_shown_under_the_learning_rate(train_page):

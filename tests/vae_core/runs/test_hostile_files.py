@@ -2,7 +2,7 @@
 
 Each file is refused with one line that names the file or field and what was expected; no traceback,
 no payload runs, and nothing new appears on disk. The files are built in tests/hostile_files.py; the
-app's side of the same files is tests/explorer/pages/test_hostile_uploads.py.
+app's side of the same files is tests/explorer/page_scripts/test_hostile_uploads.py.
 """
 import errno
 import io

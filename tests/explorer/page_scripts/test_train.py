@@ -9,7 +9,7 @@ from vae_core.runs.checkpoint import load_run, read_run_metrics
 
 @pytest.fixture
 def train_page(open_page):
-    return open_page("pages/train.py")
+    return open_page("page_scripts/train.py")
 
 
 def test_form_has_every_field(train_page):
@@ -55,7 +55,7 @@ def test_a_tiny_job_trains_to_the_end_and_can_be_selected(train_page, tiny_runs_
     # The saved run is in the sidebar's picker, selected, and stays so on another page.
     assert any(o.startswith("app-tiny · digits") for o in at.sidebar.selectbox[0].options)
     assert at.sidebar.selectbox[0].value == str(tiny_runs_dir / "app-tiny")
-    at.switch_page("pages/reconstruct.py").run()
+    at.switch_page("page_scripts/reconstruct.py").run()
     assert not at.exception and at.subheader[0].value == "VAE · app-tiny"
 
 
@@ -103,7 +103,7 @@ def test_a_cvae_job_conditions_on_the_datasets_labels_and_shows_its_kl(train_pag
 # When things go wrong or wait: a diverging job, and jobs queued behind the cap.
 
 def test_a_diverging_job_says_why_and_its_run_stays_loadable(open_page, tiny_runs_dir):
-    at = open_page("pages/train.py")
+    at = open_page("page_scripts/train.py")
     fill(at, layers="16", epochs=3, batch_size=64, lr=10.0, run_name="app-lr10")
     at.button(key="train_start").click().run()
     assert poll(at, lambda at: any(m.startswith("Training diverged") for m in messages(at))), messages(at)
@@ -116,7 +116,7 @@ def test_a_diverging_job_says_why_and_its_run_stays_loadable(open_page, tiny_run
 
 def test_jobs_beyond_the_cap_show_their_place_in_line(open_page, monkeypatch):
     monkeypatch.setenv("VAE_MAX_TRAINING_JOBS", "1")  # a cap of its own, so a fresh JobManager
-    at = open_page("pages/train.py")
+    at = open_page("page_scripts/train.py")
     for name in ("queue-a", "queue-b", "queue-c"):
         fill(at, layers="16", epochs=2000, batch_size=16, run_name=name)
         at.button(key="train_start").click().run()
@@ -182,9 +182,9 @@ def test_the_settings_survive_a_switch_to_another_page(train_page):
     at = train_page
     fill(at, dataset="mnist5k", epochs=20, lr=0.005, layers="64")
     at.run()
-    at.switch_page("pages/explore.py").run()
+    at.switch_page("page_scripts/explore.py").run()
     assert not at.exception
-    at.switch_page("pages/train.py").run()
+    at.switch_page("page_scripts/train.py").run()
     assert not at.exception
     assert at.selectbox(key="train_dataset").value == "mnist5k"
     assert at.number_input(key="train_epochs").value == 20

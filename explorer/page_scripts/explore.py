@@ -145,10 +145,10 @@ def _dataset_or_none(run):
     try:
         dataset, note = state.dataset_for(run)
     except ValueError as e:
-        st.warning(str(e), icon="⚠️")
+        st.warning(str(e), icon=":material/warning:")
         return None
     if note:
-        st.warning(note, icon="⚠️")
+        st.warning(note, icon=":material/warning:")
     return dataset
 
 

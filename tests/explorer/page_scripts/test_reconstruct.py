@@ -3,7 +3,7 @@ import pytest
 
 @pytest.fixture
 def reconstruct_page(open_page):
-    return open_page("pages/reconstruct.py")
+    return open_page("page_scripts/reconstruct.py")
 
 
 def texts(at):

@@ -3,7 +3,7 @@ import pytest
 
 @pytest.fixture
 def learn_page(open_page):
-    return open_page("pages/learn.py")
+    return open_page("page_scripts/learn.py")
 
 
 def show(at, lesson_number):
@@ -64,7 +64,7 @@ def test_lesson_5_compares_the_gaussian_runs(learn_page):
 def test_every_lesson_explains_what_it_needs_when_there_is_no_model(open_page, tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_ASSETS_MODELS_DIR", str(tmp_path / "no-assets"))
     monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path / "no-runs"))
-    at = open_page("pages/learn.py")
+    at = open_page("page_scripts/learn.py")
     needs = []
     for n in range(1, 7):
         show(at, n)

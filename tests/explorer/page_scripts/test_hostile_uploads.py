@@ -108,7 +108,7 @@ def test_hostile_names_inside_an_upload_are_sanitised_into_the_runs_folder(sideb
 
 def test_hostile_run_names_are_refused_by_the_train_form(open_page, tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path / "runs"))
-    at = open_page("pages/train.py")
+    at = open_page("page_scripts/train.py")
     before = files_under(tmp_path)
     for case, name in HOSTILE_RUN_NAMES.items():
         at.text_input(key="train_run_name").set_value(name)
@@ -130,7 +130,7 @@ def reconstruct_upload(tiny_model_dirs):
         patch.setenv("VAE_ASSETS_MODELS_DIR", str(assets))
         patch.setenv("VAE_RUNS_DIR", str(runs))
         at = AppTest.from_file(str(APP_PATH), default_timeout=90).run()
-        at.switch_page("pages/reconstruct.py").run()
+        at.switch_page("page_scripts/reconstruct.py").run()
         at.radio(key="recon_source").set_value("Upload a PNG or JPEG").run()
         assert not at.exception and "Upload an image" in at.info[0].value
         yield at

@@ -20,7 +20,7 @@ def open_map(select=None):
     at = AppTest.from_file(APP, default_timeout=60).run()
     if select is not None:
         at.sidebar.selectbox[0].set_value(str(select)).run()
-    at.switch_page("pages/latent_map.py").run()
+    at.switch_page("page_scripts/latent_map.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
