@@ -81,6 +81,9 @@ def _model_picker() -> None:
             help="name · dataset · latent dim d · test −ELBO in nats per image (lower is better); "
             "an AE shows its reconstruction term instead, since it has no ELBO.",
         )
+        # The select box cuts a long label to its width; the loaded model is spelled out whole below it.
+        selected = labels.get(st.session_state[PICKER_KEY], "")
+        st.caption(f"Loaded: **{markdown_text(selected)}**")
     if broken:
         with st.expander(f"{len(broken)} run(s) cannot be loaded"):
             for s in broken:

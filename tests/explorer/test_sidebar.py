@@ -41,6 +41,17 @@ def test_picker_lists_the_default_model_first_then_the_runs(tiny_model_dirs, tin
     assert [e.label for e in at.sidebar.expander][-1] == "What am I looking at?"
 
 
+def test_the_loaded_model_is_spelled_out_whole_under_the_picker(tiny_model_dirs, tiny_runs_dir):
+    # The select box cuts long labels to its width ("vae-mlp-2d-mnist5k · mnist5k · d"): the caption does not.
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    picker = at.sidebar.selectbox[0]
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(picker.format_func(picker.value) in c and c.startswith("Loaded:") for c in captions), captions
+    other = next(o for o in picker.options if o != picker.value)
+    at.sidebar.selectbox[0].select(other).run()
+    assert any(picker.format_func(other) in c for c in at.sidebar.caption.values), at.sidebar.caption.values
+
+
 def test_a_broken_run_is_listed_with_its_error_but_cannot_be_picked(tiny_runs_dir, tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     (runs / "broken").mkdir(parents=True)
@@ -102,5 +113,5 @@ def test_without_any_model_the_pages_explain_instead_of_failing(tmp_path, monkey
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "No model yet" in at.error[0].value and at.sidebar.info
-    at.switch_page("pages/latent_map.py").run()
+    at.switch_page("page_scripts/latent_map.py").run()
     assert not at.exception and "No model yet" in at.error[0].value
